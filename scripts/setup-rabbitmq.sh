@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Installs and starts a local RabbitMQ broker on 127.0.0.1:5672 (guest/guest) when none answers.
+source "$(dirname "$0")/lib.sh"
+
+broker_answers() { (exec 3<>/dev/tcp/127.0.0.1/5672) 2>/dev/null; }
+
+if broker_answers && { ! command -v rabbitmqctl >/dev/null || rabbitmqctl status >/dev/null 2>&1; }; then
+  log "rabbitmq already running"
+  exit 0
+fi
+apt_install rabbitmq-server
+if ! rabbitmqctl status >/dev/null 2>&1; then
+  log "starting rabbitmq-server"
+  as_root rabbitmq-server -detached >/dev/null 2>&1 || true
+fi
+wait_for 90 "rabbitmq" rabbitmqctl status || die "rabbitmq-server did not start within 90 s; see /var/log/rabbitmq/"
+wait_for 30 "amqp port" broker_answers || die "rabbitmq runs but 127.0.0.1:5672 does not answer"
+log "rabbitmq ready"

@@ -1,0 +1,25 @@
+import { Command } from 'commander';
+import { findWorker } from '../../core/config/qscale-config.js';
+import { scaleService } from '../../core/scale/scale-service.js';
+import { parseCount, parseSeconds } from '../parse.js';
+import { addChangeOptions, contextOf, printOutcomes, progressFor, type ChangeOptions, type Runtime } from '../runtime.js';
+
+export function scaleCommand(runtime: Runtime): Command {
+  const command = new Command('scale')
+    .description('run exactly <count> containers of a worker service')
+    .argument('<service>', 'worker service from the config (e.g. worker-a)')
+    .argument('<count>', 'number of running containers wanted');
+  return addChangeOptions(command).action(async (service: string, countText: string, options: ChangeOptions, self: Command) => {
+    const context = contextOf(runtime, self);
+    const desired = parseCount(countText, '<count>');
+    const stopTimeoutSeconds = parseSeconds(options.timeout, '--timeout');
+    const { config } = context;
+    const worker = findWorker(config, service);
+    const outcome = await scaleService(
+      context.scaleDependencies(progressFor(context, options)),
+      { worker, desired, stopTimeoutSeconds },
+      { project: config.project, maxWorkersPerQueue: config.scaling.maxWorkersPerQueue, dryRun: options.dryRun },
+    );
+    printOutcomes(context, [outcome], options);
+  });
+}

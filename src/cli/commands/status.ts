@@ -1,0 +1,40 @@
+import { Command } from 'commander';
+import { collectStatus } from '../../core/fleet/collect-status.js';
+import { maskUrlPasswords } from '../../core/secrets.js';
+import { parseIntervalMs } from '../parse.js';
+import { renderStatus } from '../render/tables.js';
+import { contextOf, type Runtime } from '../runtime.js';
+
+export function statusCommand(runtime: Runtime): Command {
+  return new Command('status')
+    .description('one row per worker service: containers, health, and its queue from the broker')
+    .option('--json', 'print the status as JSON')
+    .option('-w, --watch [interval]', 'refresh in place (default every 2s) until Ctrl-C')
+    .action(async (options: { json?: boolean; watch?: string | boolean }, self: Command) => {
+      const context = contextOf(runtime, self);
+      const { config } = context;
+      const { deps } = runtime;
+      const collect = () =>
+        collectStatus(context.engine, () => deps.openBroker(config.broker.url, config.broker.managementUrl), config, maskUrlPasswords(config.broker.url));
+      if (!options.watch) {
+        const status = await collect();
+        if (options.json) context.out.json(status);
+        else context.out.line(renderStatus(context.out, status));
+        return;
+      }
+      const intervalMs = typeof options.watch === 'string' ? parseIntervalMs(options.watch, '--watch') : 2000;
+      let previousLines = 0;
+      while (!runtime.signal.aborted) {
+        const status = await collect();
+        if (options.json) context.out.line(JSON.stringify(status));
+        else {
+          const text = `${renderStatus(context.out, status)}\n${context.out.color.dim(`every ${intervalMs / 1000}s · ${new Date(deps.clock.now()).toLocaleTimeString()} · Ctrl-C to stop`)}`;
+          // In place on a terminal: move up over the previous frame and clear it.
+          if (context.out.interactive && previousLines > 0) context.out.raw(`\x1b[${previousLines}A\x1b[0J`);
+          context.out.line(text);
+          previousLines = text.split('\n').length;
+        }
+        await deps.clock.sleep(intervalMs, runtime.signal).catch(() => {});
+      }
+    });
+}

@@ -1,0 +1,19 @@
+import { Command } from 'commander';
+import { upFleet } from '../../core/fleet/up.js';
+import { parseSeconds } from '../parse.js';
+import { addChangeOptions, contextOf, printOutcomes, progressFor, type ChangeOptions, type Runtime } from '../runtime.js';
+
+export function upCommand(runtime: Runtime): Command {
+  const command = new Command('up')
+    .description('start every worker service at its initial replicas; services scaled by hand keep their count')
+    .option('--reset', 'restore every service to its initial_replicas, even one scaled by hand');
+  return addChangeOptions(command).action(async (options: ChangeOptions & { reset?: boolean }, self: Command) => {
+    const context = contextOf(runtime, self);
+    const outcomes = await upFleet(context.scaleDependencies(progressFor(context, options)), context.config, {
+      reset: options.reset,
+      dryRun: options.dryRun,
+      stopTimeoutSeconds: parseSeconds(options.timeout, '--timeout'),
+    });
+    printOutcomes(context, outcomes, options);
+  });
+}

@@ -1,0 +1,54 @@
+import type { Command } from 'commander';
+import { loadConfig, type QscaleConfig } from '../core/config/qscale-config.js';
+import type { EventSink } from '../core/events.js';
+import type { ContainerEngine } from '../core/ports/container-engine.js';
+import type { ScaleDependencies } from '../core/scale/scale-service.js';
+import type { CliDependencies } from './dependencies.js';
+import { Output } from './output.js';
+
+export interface GlobalOptions {
+  config?: string;
+  file?: string;
+  projectName?: string;
+  color: boolean;
+}
+
+/** What a command works with: parsed global options, the output, and lazily made clients. */
+export class CommandContext {
+  readonly out: Output;
+  private loadedConfig?: QscaleConfig;
+  private createdEngine?: ContainerEngine;
+
+  constructor(
+    readonly deps: CliDependencies,
+    readonly globals: GlobalOptions,
+    readonly signal: AbortSignal,
+  ) {
+    this.out = new Output(deps.stdout, deps.stderr, { color: Output.colorWanted(deps.stdout, deps.env, globals.color) });
+  }
+
+  static of(command: Command, deps: CliDependencies, signal: AbortSignal): CommandContext {
+    return new CommandContext(deps, command.optsWithGlobals<GlobalOptions>(), signal);
+  }
+
+  /** test-config.yml and the compose file, parsed once. */
+  get config(): QscaleConfig {
+    this.loadedConfig ??= loadConfig({
+      configFile: this.globals.config,
+      composeFile: this.globals.file,
+      projectName: this.globals.projectName,
+      env: this.deps.env,
+      cwd: this.deps.cwd,
+    });
+    return this.loadedConfig;
+  }
+
+  get engine(): ContainerEngine {
+    this.createdEngine ??= this.deps.createEngine();
+    return this.createdEngine;
+  }
+
+  scaleDependencies(onEvent: EventSink): ScaleDependencies {
+    return { engine: this.engine, clock: this.deps.clock, onEvent, signal: this.signal };
+  }
+}

@@ -1,0 +1,34 @@
+import { DockerEngine } from '../adapters/docker/docker-engine.js';
+import { openBrokerAdmin } from '../adapters/rabbitmq/broker-admin.js';
+import { systemClock, type Clock } from '../core/clock.js';
+import type { BrokerAdmin } from '../core/ports/broker.js';
+import type { ContainerEngine } from '../core/ports/container-engine.js';
+
+export interface OutputStream {
+  write(text: string): unknown;
+  isTTY?: boolean;
+  columns?: number;
+}
+
+/** Everything a command reaches outside itself. Tests pass fakes; `main` passes the real ones. */
+export interface CliDependencies {
+  env: NodeJS.ProcessEnv;
+  cwd: string;
+  stdout: OutputStream;
+  stderr: OutputStream;
+  clock: Clock;
+  createEngine(): ContainerEngine;
+  openBroker(url: string, managementUrl?: string): Promise<BrokerAdmin>;
+}
+
+export function realDependencies(): CliDependencies {
+  return {
+    env: process.env,
+    cwd: process.cwd(),
+    stdout: process.stdout,
+    stderr: process.stderr,
+    clock: systemClock,
+    createEngine: () => new DockerEngine(process.env),
+    openBroker: openBrokerAdmin,
+  };
+}

@@ -1,0 +1,60 @@
+import { isQscaleError } from '../core/errors.js';
+import { maskUrlPasswords } from '../core/secrets.js';
+import { realDependencies, type CliDependencies } from './dependencies.js';
+import { Output } from './output.js';
+import { buildProgram, CommanderError } from './program.js';
+
+/**
+ * Runs one qscale command line and returns its exit code: 0 ok, 1 runtime failure, 2 usage or
+ * configuration error, 130 interrupted. Never calls process.exit; never prints a stack trace
+ * unless QSCALE_DEBUG is set.
+ */
+export async function main(argv: string[], deps: CliDependencies = realDependencies(), signal?: AbortSignal): Promise<number> {
+  const controller = new AbortController();
+  signal?.addEventListener('abort', () => controller.abort(signal.reason), { once: true });
+  const removeSignalHandlers = signal ? () => {} : handleInterrupts(controller);
+  const out = new Output(deps.stdout, deps.stderr, { color: Output.colorWanted(deps.stderr, deps.env, !argv.includes('--no-color')) });
+  try {
+    await buildProgram({ deps, signal: controller.signal }).parseAsync(argv);
+    return controller.signal.aborted ? 130 : 0;
+  } catch (error) {
+    return reportError(out, error, deps.env, controller.signal);
+  } finally {
+    removeSignalHandlers();
+  }
+}
+
+function reportError(out: Output, error: unknown, env: NodeJS.ProcessEnv, signal: AbortSignal): number {
+  if (error instanceof CommanderError) {
+    // Commander printed its own message already; help and version are successes.
+    if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help') return 0;
+    return 2;
+  }
+  if (signal.aborted) {
+    out.error('interrupted');
+    return 130;
+  }
+  if (isQscaleError(error)) {
+    out.error(error.hint ? `${error.message} (${error.hint})` : error.message);
+    if (env.QSCALE_DEBUG && error.cause) out.info(maskUrlPasswords(String((error.cause as Error).stack ?? error.cause)));
+    return error.exitCode;
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  out.error(message.split('\n')[0]);
+  if (env.QSCALE_DEBUG && error instanceof Error) out.info(maskUrlPasswords(error.stack ?? ''));
+  return 1;
+}
+
+/** The first Ctrl-C aborts the run cleanly; a second one exits at once. */
+function handleInterrupts(controller: AbortController): () => void {
+  const onSignal = () => {
+    if (controller.signal.aborted) process.exit(130);
+    controller.abort(new Error('interrupted'));
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  return () => {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  };
+}

@@ -1,0 +1,33 @@
+import { Command, CommanderError } from 'commander';
+import { downCommand } from './commands/down.js';
+import { psCommand } from './commands/ps.js';
+import { scaleAllCommand } from './commands/scale-all.js';
+import { scaleCommand } from './commands/scale.js';
+import { statusCommand } from './commands/status.js';
+import { upCommand } from './commands/up.js';
+import type { Runtime } from './runtime.js';
+
+export const VERSION = '0.1.0';
+
+/** Registers the commands; nothing else. */
+export function buildProgram(runtime: Runtime): Command {
+  const { stdout, stderr } = runtime.deps;
+  const program = new Command('qscale')
+    .description('Scale, watch and load-test RabbitMQ worker fleets under Docker Compose')
+    .version(VERSION)
+    .option('-c, --config <file>', 'qscale config file', 'test-config.yml')
+    .option('-f, --file <file>', "compose file (default: the config's project.compose_file)")
+    .option('-p, --project-name <name>', 'Compose project name (default: COMPOSE_PROJECT_NAME, the config, the folder name)')
+    .option('--no-color', 'no colours (NO_COLOR is honoured too)')
+    .showHelpAfterError('(run with --help for usage)')
+    .configureOutput({
+      writeOut: (text) => stdout.write(text),
+      writeErr: (text) => stderr.write(text),
+    })
+    .exitOverride();
+  const commands = [upCommand, downCommand, scaleCommand, scaleAllCommand, statusCommand, psCommand];
+  for (const make of commands) program.addCommand(make(runtime).exitOverride());
+  return program;
+}
+
+export { CommanderError };

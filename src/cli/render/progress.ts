@@ -1,0 +1,38 @@
+import type { EventSink, FleetEvent } from '../../core/events.js';
+import { describePlan } from '../../core/scale/plan.js';
+import type { Output } from '../output.js';
+
+const DONE_WORD = { create: 'Created', start: 'Started', stop: 'Stopped', remove: 'Removed' } as const;
+const BUSY_WORD = { create: 'Creating', start: 'Starting', stop: 'Stopping', remove: 'Removing' } as const;
+
+export type ProgressMode = 'normal' | 'quiet' | 'dry-run';
+
+/**
+ * Renders the core's events the way Compose shows its progress: one line per container step, with
+ * its time. Goes to stderr so --json output on stdout stays parseable.
+ */
+export function progressRenderer(out: Output, mode: ProgressMode): EventSink {
+  const { color } = out;
+  return (event: FleetEvent) => {
+    if (mode === 'quiet' && event.type !== 'operation-failed') return;
+    switch (event.type) {
+      case 'plan':
+        if (mode === 'dry-run') out.line(describePlan(event.plan));
+        else if (event.plan.chains.length === 0) out.info(`${color.bold(event.plan.service)}: already at ${event.plan.desired}`);
+        else out.info(`${color.bold(event.plan.service)}: ${event.plan.current} → ${event.plan.desired}`);
+        return;
+      case 'operation-started':
+        if (event.operation.kind === 'stop') out.info(` ${color.yellow('…')} Container ${event.operation.containerName}  ${BUSY_WORD.stop}`);
+        return;
+      case 'operation-finished':
+        out.info(` ${color.green('✔')} Container ${event.operation.containerName}  ${DONE_WORD[event.operation.kind].padEnd(7)} ${color.dim(`${(event.elapsedMs / 1000).toFixed(1)}s`)}`);
+        return;
+      case 'operation-failed':
+        out.info(` ${color.red('✘')} Container ${event.operation.containerName}  ${BUSY_WORD[event.operation.kind]} failed: ${event.error}`);
+        return;
+      case 'notice':
+        out.info(`${event.service ? `${color.bold(event.service)}: ` : ''}${event.message}`);
+        return;
+    }
+  };
+}

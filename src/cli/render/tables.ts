@@ -1,0 +1,49 @@
+import Table from 'cli-table3';
+import { formatDuration } from '../../core/duration.js';
+import type { ContainerRow } from '../../core/fleet/collect-ps.js';
+import type { FleetStatus } from '../../core/fleet/collect-status.js';
+import type { Output } from '../output.js';
+
+function table(out: Output, head: string[]): Table.Table {
+  return new Table({
+    head: head.map((title) => out.color.bold(title)),
+    style: { head: [], border: [], compact: true, 'padding-left': 0, 'padding-right': 2 },
+    chars: { top: '', 'top-mid': '', 'top-left': '', 'top-right': '', bottom: '', 'bottom-mid': '', 'bottom-left': '', 'bottom-right': '', left: '', 'left-mid': '', mid: '', 'mid-mid': '', right: '', 'right-mid': '', middle: '' },
+  });
+}
+
+export function renderContainers(out: Output, rows: ContainerRow[]): string {
+  const { color } = out;
+  const output = table(out, ['NAME', 'SERVICE', '#', 'STATE', 'HEALTH', 'UPTIME', 'STATUS']);
+  for (const row of rows) {
+    const state = row.state === 'running' ? color.green(row.state) : row.state === 'exited' || row.state === 'dead' ? color.red(row.state) : color.yellow(row.state);
+    const health = row.health === 'healthy' ? color.green(row.health) : row.health === 'unhealthy' ? color.red(row.health) : (row.health ?? '-');
+    output.push([row.name, row.service, row.number ?? '-', state, health, row.uptimeMs === null ? '-' : formatDuration(row.uptimeMs), row.status]);
+  }
+  return rows.length === 0 ? 'no containers' : output.toString();
+}
+
+export function renderStatus(out: Output, status: FleetStatus): string {
+  const { color } = out;
+  const output = table(out, ['SERVICE', 'QUEUE', 'RUNNING', 'MIN..MAX', 'HEALTH', 'READY', 'UNACKED', 'CONSUMERS']);
+  for (const service of status.services) {
+    const runningText = `${service.running}/${service.desired}`;
+    const running = service.running < service.desired || service.running < service.min ? color.yellow(runningText) : color.green(runningText);
+    const health = service.unhealthy > 0 ? color.red(`${service.unhealthy} unhealthy`) : service.healthy > 0 ? color.green(`${service.healthy} healthy`) : '-';
+    const broker = service.broker;
+    const absent = status.broker.reachable ? color.dim('no queue') : color.dim('n/a');
+    output.push([
+      service.service,
+      service.queue,
+      running,
+      `${service.min}..${service.max}`,
+      health,
+      broker ? String(broker.ready) : absent,
+      broker ? (broker.unacked === undefined ? '-' : String(broker.unacked)) : absent,
+      broker ? String(broker.consumers) : absent,
+    ]);
+  }
+  const lines = [`project ${color.bold(status.project)}`, output.toString()];
+  if (!status.broker.reachable) lines.push(color.yellow(`broker unreachable: ${status.broker.error ?? status.broker.endpoint}`));
+  return lines.join('\n');
+}

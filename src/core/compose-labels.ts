@@ -1,0 +1,38 @@
+/** The labels Docker Compose puts on its containers, and qscale's own. One place for wire names. */
+export const LABEL = {
+  project: 'com.docker.compose.project',
+  service: 'com.docker.compose.service',
+  containerNumber: 'com.docker.compose.container-number',
+  oneoff: 'com.docker.compose.oneoff',
+  configHash: 'com.docker.compose.config-hash',
+  workingDir: 'com.docker.compose.project.working_dir',
+  configFiles: 'com.docker.compose.project.config_files',
+  version: 'com.docker.compose.version',
+  image: 'com.docker.compose.image',
+  network: 'com.docker.compose.network',
+  /** qscale's hash of the service definition, to tell outdated containers apart. */
+  specHash: 'io.qscale.spec-hash',
+} as const;
+
+/**
+ * The Compose version qscale's containers claim when no sibling container tells a better one.
+ * Compose v2 writes its own version here; neither v1 nor v2 reads it back to select containers.
+ */
+export const COMPOSE_VERSION = '2.24.0';
+
+/** Compose v2's container name: <project>-<service>-<number>. */
+export function containerName(project: string, service: string, number: number): string {
+  return `${project}-${service}-${number}`;
+}
+
+export function defaultNetworkName(project: string): string {
+  return `${project}_default`;
+}
+
+export function projectFilter(project: string): string[] {
+  return [`${LABEL.project}=${project}`, `${LABEL.oneoff}=False`];
+}
+
+export function serviceFilter(project: string, service: string): string[] {
+  return [...projectFilter(project), `${LABEL.service}=${service}`];
+}

@@ -1,0 +1,176 @@
+import path from 'node:path';
+import { z } from 'zod';
+import { configError, usageError } from '../errors.js';
+import { loadComposeFile, type ComposeFile, type ServiceDefinition } from './compose-file.js';
+import type { Environment } from './interpolate.js';
+import { locate, parseWithSchema, readYamlFile } from './yaml-source.js';
+
+export const DEFAULT_CONFIG_FILE = 'test-config.yml';
+
+const replicas = z.number().int().nonnegative();
+
+const workerSchema = z.strictObject({
+  queue: z.string().min(1),
+  min_replicas: replicas.default(0),
+  max_replicas: replicas.optional(),
+  initial_replicas: replicas.optional(),
+});
+
+const loadTestSchema = z.strictObject({
+  tasks: z.number().int().positive().default(20),
+  task_ms: z.union([z.number().nonnegative(), z.string().regex(/^\d+(-\d+)?$/)]).default(100),
+  payload_size: z.number().int().nonnegative().default(0),
+  fail_rate: z.number().min(0).max(1).default(0),
+  timeout: z.string().optional(),
+});
+
+const configSchema = z.strictObject({
+  version: z.literal(1).optional(),
+  project: z
+    .strictObject({
+      name: z.string().optional(),
+      compose_file: z.string().default('docker-compose.yml'),
+    })
+    .default({ compose_file: 'docker-compose.yml' }),
+  broker: z
+    .strictObject({
+      url: z.string().regex(/^amqps?:\/\//, 'must be an amqp:// or amqps:// URL').default('amqp://guest:guest@127.0.0.1:5672'),
+      management_url: z.string().regex(/^https?:\/\//, 'must be an http:// or https:// URL').optional(),
+      results_queue: z.string().min(1).default('qscale.results'),
+    })
+    .default({ url: 'amqp://guest:guest@127.0.0.1:5672', results_queue: 'qscale.results' }),
+  system: z
+    .strictObject({
+      scaling: z
+        .strictObject({
+          enabled: z.boolean().default(true),
+          auto_scale: z.boolean().default(false),
+          max_workers_per_queue: z.number().int().positive().default(10),
+        })
+        .default({ enabled: true, auto_scale: false, max_workers_per_queue: 10 }),
+    })
+    .default({ scaling: { enabled: true, auto_scale: false, max_workers_per_queue: 10 } }),
+  workers: z.record(z.string(), workerSchema).refine((workers) => Object.keys(workers).length > 0, 'must name at least one worker service'),
+  load_test: loadTestSchema.default({ tasks: 20, task_ms: 100, payload_size: 0, fail_rate: 0 }),
+});
+
+/** A worker service of the fleet: a compose service, the queue it consumes, and its limits. */
+export interface WorkerService {
+  name: string;
+  queue: string;
+  minReplicas: number;
+  maxReplicas: number;
+  initialReplicas: number;
+  definition: ServiceDefinition;
+}
+
+export interface LoadTestDefaults {
+  tasks: number;
+  taskMs: string;
+  payloadSize: number;
+  failRate: number;
+  timeout?: string;
+}
+
+export interface QscaleConfig {
+  /** The configuration file as the user named it. */
+  configFile: string;
+  project: { name: string; workingDir: string; configFiles: string[] };
+  compose: ComposeFile;
+  broker: { url: string; managementUrl?: string; resultsQueue: string };
+  scaling: { enabled: boolean; autoScale: boolean; maxWorkersPerQueue: number };
+  workers: WorkerService[];
+  loadTest: LoadTestDefaults;
+}
+
+export interface LoadConfigOptions {
+  configFile?: string;
+  composeFile?: string;
+  projectName?: string;
+  env?: Environment;
+  cwd?: string;
+}
+
+/** Reads test-config.yml and the compose file it names, once, into typed objects. */
+export function loadConfig(options: LoadConfigOptions = {}): QscaleConfig {
+  const env = options.env ?? process.env;
+  const cwd = options.cwd ?? process.cwd();
+  const configFile = options.configFile ?? DEFAULT_CONFIG_FILE;
+  const configPath = path.resolve(cwd, configFile);
+  const source = readYamlFile(configPath, configFile);
+  const raw = parseWithSchema(source, configSchema);
+
+  const composeFileName = options.composeFile ?? raw.project.compose_file;
+  const composePath = options.composeFile ? path.resolve(cwd, composeFileName) : path.resolve(path.dirname(configPath), composeFileName);
+  const compose = loadComposeFile(composePath, env, options.composeFile ? composeFileName : path.relative(cwd, composePath) || composeFileName);
+
+  const maxPerQueue = raw.system.scaling.max_workers_per_queue;
+  const workers: WorkerService[] = Object.entries(raw.workers).map(([name, worker]) => {
+    const at = (key?: string) => (key ? ['workers', name, key] : ['workers', name]);
+    const definition = compose.services.get(name);
+    if (!definition) {
+      throw configError(locate(source, at(), `service "${name}" is not defined in ${path.relative(cwd, compose.file) || compose.file}`));
+    }
+    const maxReplicas = worker.max_replicas ?? maxPerQueue;
+    if (maxReplicas > maxPerQueue) {
+      throw configError(locate(source, at('max_replicas'), `${maxReplicas} exceeds system.scaling.max_workers_per_queue (${maxPerQueue})`));
+    }
+    if (worker.min_replicas > maxReplicas) {
+      throw configError(locate(source, at('min_replicas'), `${worker.min_replicas} is greater than max_replicas (${maxReplicas})`));
+    }
+    const initialReplicas = worker.initial_replicas ?? Math.max(worker.min_replicas, 1);
+    if (initialReplicas < worker.min_replicas || initialReplicas > maxReplicas) {
+      throw configError(locate(source, at('initial_replicas'), `${initialReplicas} is outside min_replicas..max_replicas (${worker.min_replicas}..${maxReplicas})`));
+    }
+    return { name, queue: worker.queue, minReplicas: worker.min_replicas, maxReplicas, initialReplicas, definition };
+  });
+
+  const name = resolveProjectName(options.projectName, env.COMPOSE_PROJECT_NAME, raw.project.name, compose);
+  return {
+    configFile,
+    project: { name, workingDir: compose.workingDir, configFiles: [compose.file] },
+    compose,
+    broker: { url: env.QSCALE_BROKER_URL || raw.broker.url, managementUrl: raw.broker.management_url, resultsQueue: raw.broker.results_queue },
+    scaling: { enabled: raw.system.scaling.enabled, autoScale: raw.system.scaling.auto_scale, maxWorkersPerQueue: maxPerQueue },
+    workers,
+    loadTest: {
+      tasks: raw.load_test.tasks,
+      taskMs: String(raw.load_test.task_ms),
+      payloadSize: raw.load_test.payload_size,
+      failRate: raw.load_test.fail_rate,
+      timeout: raw.load_test.timeout,
+    },
+  };
+}
+
+const PROJECT_NAME = /^[a-z0-9][a-z0-9_-]*$/;
+
+/** -p, then COMPOSE_PROJECT_NAME, then the config, then the compose file's `name:`, then the folder. */
+function resolveProjectName(flag: string | undefined, fromEnv: string | undefined, fromConfig: string | undefined, compose: ComposeFile): string {
+  const explicit: Array<[string | undefined, string]> = [
+    [flag, '-p/--project-name'],
+    [fromEnv, 'COMPOSE_PROJECT_NAME'],
+    [fromConfig, 'project.name'],
+    [compose.name, `${compose.file}: name`],
+  ];
+  for (const [value, where] of explicit) {
+    if (!value) continue;
+    if (!PROJECT_NAME.test(value)) {
+      throw usageError(`${where}: "${value}" is not a valid project name`, 'use lowercase letters, digits, dashes and underscores, starting with a letter or digit');
+    }
+    return value;
+  }
+  // As Compose does with the folder name: lowercase, drop every other character.
+  const fromFolder = path.basename(compose.workingDir).toLowerCase().replace(/[^a-z0-9_-]/g, '').replace(/^[_-]+/, '');
+  if (!fromFolder) throw usageError(`cannot derive a project name from folder "${compose.workingDir}"`, 'pass -p/--project-name');
+  return fromFolder;
+}
+
+export function findWorker(config: QscaleConfig, name: string): WorkerService {
+  const worker = config.workers.find((candidate) => candidate.name === name);
+  if (!worker) {
+    const known = config.workers.map((candidate) => candidate.name).join(', ');
+    throw usageError(`unknown worker service "${name}" (${config.configFile} names: ${known})`);
+  }
+  return worker;
+}

@@ -1,0 +1,107 @@
+import { readFileSync } from 'node:fs';
+import { isNode, LineCounter, parseDocument, type Document } from 'yaml';
+import type { z } from 'zod';
+import { configError } from '../errors.js';
+
+export type YamlPath = ReadonlyArray<string | number>;
+
+/** A parsed YAML file that can say on which line any path of it stands. */
+export interface YamlSource {
+  file: string;
+  data: unknown;
+  lineOf(path: YamlPath): number | undefined;
+}
+
+export function formatYamlPath(path: YamlPath): string {
+  if (path.length === 0) return '(top level)';
+  return path
+    .map((key, index) => (typeof key === 'number' ? `[${key}]` : index === 0 ? key : `.${key}`))
+    .join('');
+}
+
+/** `file: path: message (line N)`, the one-line shape of every configuration error. */
+export function locate(source: YamlSource, path: YamlPath, message: string): string {
+  const line = source.lineOf(path);
+  return `${source.file}: ${formatYamlPath(path)}: ${message}${line ? ` (line ${line})` : ''}`;
+}
+
+export function readYamlFile(file: string, displayName: string = file): YamlSource {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw configError(
+      code === 'ENOENT' ? `${displayName}: file not found` : `${displayName}: cannot read (${code ?? String(error)})`,
+      code === 'ENOENT' ? 'pass another file with -c/--config or -f/--file, or run `qscale init`' : undefined,
+    );
+  }
+  return parseYamlText(text, displayName);
+}
+
+export function parseYamlText(text: string, file: string): YamlSource {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  const firstError = doc.errors[0];
+  if (firstError) {
+    const line = lineCounter.linePos(firstError.pos[0]).line;
+    const reason = firstError.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '');
+    throw configError(`${file}: invalid YAML: ${reason} (line ${line})`);
+  }
+  return {
+    file,
+    data: doc.toJS({ maxAliasCount: 100 }) ?? {},
+    lineOf: (path) => lineOfPath(doc, lineCounter, path),
+  };
+}
+
+function lineOfPath(doc: Document, lineCounter: LineCounter, path: YamlPath): number | undefined {
+  // The deepest node that exists on the path: an unknown key's parent still tells the line.
+  for (let depth = path.length; depth >= 0; depth--) {
+    const node = depth === 0 ? doc.contents : doc.getIn(path.slice(0, depth), true);
+    if (isNode(node) && node.range) return lineCounter.linePos(node.range[0]).line;
+    // A key whose value is null has no value node; find the key itself.
+    if (depth > 0) {
+      const parent = depth === 1 ? doc.contents : doc.getIn(path.slice(0, depth - 1), true);
+      const pair = isNode(parent) && 'items' in parent ? (parent.items as unknown[]).find((item) => keyOf(item) === path[depth - 1]) : undefined;
+      const keyNode = (pair as { key?: unknown } | undefined)?.key;
+      if (isNode(keyNode) && keyNode.range) return lineCounter.linePos(keyNode.range[0]).line;
+    }
+  }
+  return undefined;
+}
+
+function keyOf(item: unknown): unknown {
+  const key = (item as { key?: unknown }).key;
+  return isNode(key) && 'value' in key ? (key as { value: unknown }).value : key;
+}
+
+/** Validates data with a schema; the first problem becomes one located configuration error. */
+export function parseWithSchema<Schema extends z.ZodType>(source: YamlSource, schema: Schema, data: unknown = source.data): z.output<Schema> {
+  const result = schema.safeParse(data);
+  if (result.success) return result.data;
+  const issue = result.error.issues[0];
+  const path = issue.path.filter((key): key is string | number => typeof key !== 'symbol');
+  if (issue.code === 'unrecognized_keys') {
+    const key = issue.keys[0];
+    throw configError(locate(source, [...path, key], `unknown key "${key}"`));
+  }
+  throw configError(locate(source, path, describeIssue(issue)));
+}
+
+function describeIssue(issue: z.core.$ZodIssue): string {
+  if (issue.code === 'invalid_type') {
+    const received = (issue as { input?: unknown }).input;
+    if (received === undefined) return `is required (expected ${issue.expected})`;
+    return `expected ${issue.expected}, got ${describeValue(received)}`;
+  }
+  return issue.message;
+}
+
+function describeValue(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'a list';
+  if (typeof value === 'object') return 'a mapping';
+  if (typeof value === 'string') return `"${value}"`;
+  return String(value);
+}

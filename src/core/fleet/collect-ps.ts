@@ -1,0 +1,46 @@
+import { LABEL, projectFilter } from '../compose-labels.js';
+import type { Clock } from '../clock.js';
+import type { ContainerEngine, ContainerHealth, ContainerState } from '../ports/container-engine.js';
+
+export interface ContainerRow {
+  name: string;
+  service: string;
+  number: number | null;
+  state: ContainerState;
+  status: string;
+  health: ContainerHealth | null;
+  image: string;
+  startedAt: string | null;
+  uptimeMs: number | null;
+  exitCode: number | null;
+  /** Created by Compose itself, or by qscale. */
+  createdBy: 'qscale' | 'compose';
+}
+
+/** One row per container of the project, whoever created it, ordered by service and number. */
+export async function collectContainers(engine: ContainerEngine, project: string, clock: Clock, services?: string[]): Promise<ContainerRow[]> {
+  const listed = await engine.listContainers(projectFilter(project));
+  const selected = services?.length ? listed.filter((container) => services.includes(container.labels[LABEL.service])) : listed;
+  const details = await Promise.all(selected.map((container) => engine.inspectContainer(container.id)));
+  const now = clock.now();
+  return details
+    .filter((detail): detail is NonNullable<typeof detail> => detail !== undefined)
+    .map((detail): ContainerRow => {
+      const number = Number.parseInt(detail.labels[LABEL.containerNumber] ?? '', 10);
+      const running = detail.state === 'running' && detail.startedAt !== undefined;
+      return {
+        name: detail.name,
+        service: detail.labels[LABEL.service] ?? '',
+        number: Number.isInteger(number) ? number : null,
+        state: detail.state,
+        status: detail.status,
+        health: detail.health ?? null,
+        image: detail.image,
+        startedAt: detail.startedAt ? new Date(detail.startedAt).toISOString() : null,
+        uptimeMs: running ? Math.max(0, now - detail.startedAt!) : null,
+        exitCode: detail.state === 'exited' || detail.state === 'dead' ? (detail.exitCode ?? null) : null,
+        createdBy: detail.labels[LABEL.specHash] ? 'qscale' : 'compose',
+      };
+    })
+    .sort((a, b) => a.service.localeCompare(b.service) || (a.number ?? 0) - (b.number ?? 0));
+}

@@ -1,0 +1,17 @@
+/** What the core needs to know about queues. The RabbitMQ adapter implements it with amqplib. */
+export interface QueueStats {
+  queue: string;
+  /** Messages waiting to be delivered. */
+  ready: number;
+  /** Delivered, not yet acknowledged; known only through the management API. */
+  unacked?: number;
+  consumers: number;
+}
+
+export interface BrokerAdmin {
+  /** The broker URL with its password masked, for messages. */
+  readonly endpoint: string;
+  /** Statistics per queue; undefined for a queue that does not exist. */
+  queueStats(queues: string[]): Promise<Map<string, QueueStats | undefined>>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,88 @@
+/**
+ * What the core needs from a container engine. The Docker adapter implements it with dockerode;
+ * unit tests use an in-memory fake. Already-done cases (stopping a stopped container, removing a
+ * removed one) are successes, not errors.
+ */
+export type ContainerState = 'created' | 'running' | 'paused' | 'restarting' | 'removing' | 'exited' | 'dead';
+export type ContainerHealth = 'healthy' | 'unhealthy' | 'starting';
+
+export interface ContainerSummary {
+  id: string;
+  name: string;
+  image: string;
+  labels: Record<string, string>;
+  state: ContainerState;
+  /** Docker's human status text, e.g. "Up 3 minutes (healthy)" or "Exited (137) 2 seconds ago". */
+  status: string;
+  health?: ContainerHealth;
+  /** Creation time, milliseconds since the epoch. */
+  createdAt: number;
+}
+
+export interface ContainerDetails extends ContainerSummary {
+  startedAt?: number;
+  finishedAt?: number;
+  exitCode?: number;
+  restartCount: number;
+}
+
+export interface HealthcheckSpec {
+  test: string[];
+  intervalNs?: number;
+  timeoutNs?: number;
+  retries?: number;
+  startPeriodNs?: number;
+}
+
+/** Everything a container is created from, in engine terms. */
+export interface ContainerSpec {
+  name: string;
+  image: string;
+  command?: string[];
+  entrypoint?: string[];
+  env: string[];
+  labels: Record<string, string>;
+  user?: string;
+  workingDir?: string;
+  stopSignal?: string;
+  stopTimeoutSeconds?: number;
+  healthcheck?: HealthcheckSpec;
+  networkMode: string;
+  init?: boolean;
+  binds: string[];
+  restartPolicy?: { name: string; maximumRetryCount?: number };
+  nanoCpus?: number;
+  memoryBytes?: number;
+}
+
+export interface NetworkSpec {
+  name: string;
+  labels: Record<string, string>;
+}
+
+export class NameConflictError extends Error {
+  constructor(readonly containerName: string) {
+    super(`container name ${containerName} is already in use`);
+    this.name = 'NameConflictError';
+  }
+}
+
+export interface ContainerEngine {
+  /** A short description of where the engine is reached, for messages: "unix:///var/run/docker.sock". */
+  readonly endpoint: string;
+  ping(): Promise<void>;
+  /** All containers, running or not, that carry every one of the given `key=value` labels. */
+  listContainers(labelFilters: string[]): Promise<ContainerSummary[]>;
+  inspectContainer(id: string): Promise<ContainerDetails | undefined>;
+  imageExists(image: string): Promise<boolean>;
+  networkExists(name: string): Promise<boolean>;
+  createNetwork(spec: NetworkSpec): Promise<void>;
+  /** Removes a network; an absent one is a success. */
+  removeNetwork(name: string): Promise<void>;
+  /** Creates a container and returns its id; throws NameConflictError when the name is taken. */
+  createContainer(spec: ContainerSpec): Promise<string>;
+  startContainer(id: string): Promise<void>;
+  /** Sends the container's stop signal, then SIGKILL after the timeout. */
+  stopContainer(id: string, timeoutSeconds: number): Promise<void>;
+  removeContainer(id: string, options?: { force?: boolean }): Promise<void>;
+}
