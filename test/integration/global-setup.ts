@@ -1,0 +1,21 @@
+import { execFileSync } from 'node:child_process';
+import net from 'node:net';
+
+/**
+ * Integration tests need the real Docker engine and RabbitMQ. They never skip: when either is
+ * missing the run fails here, loudly, saying which and how to start it.
+ */
+export default async function checkInfrastructure(): Promise<void> {
+  try {
+    execFileSync('docker', ['info', '--format', '{{.ServerVersion}}'], { stdio: 'pipe', timeout: 15_000 });
+  } catch (error) {
+    throw new Error(`integration tests need a Docker engine and none answers (${(error as Error).message.split('\n')[0]}); run \`make setup\``);
+  }
+  const brokerUp = await new Promise<boolean>((resolve) => {
+    const socket = net.connect({ host: '127.0.0.1', port: 5672, timeout: 3000 });
+    socket.once('connect', () => (socket.destroy(), resolve(true)));
+    socket.once('error', () => resolve(false));
+    socket.once('timeout', () => (socket.destroy(), resolve(false)));
+  });
+  if (!brokerUp) throw new Error('integration tests need RabbitMQ on 127.0.0.1:5672 and none answers; run `make setup`');
+}
