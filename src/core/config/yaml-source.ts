@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { isNode, LineCounter, parseDocument, type Document } from 'yaml';
+import { isMap, isNode, isScalar, isSeq, LineCounter, parseDocument, type Document } from 'yaml';
 import type { z } from 'zod';
 import { configError } from '../errors.js';
 
@@ -56,29 +56,27 @@ export function parseYamlText(text: string, file: string): YamlSource {
 }
 
 function lineOfPath(doc: Document, lineCounter: LineCounter, path: YamlPath): number | undefined {
-  // The deepest node that exists on the path: an unknown key's parent still tells the line.
-  for (let depth = path.length; depth >= 0; depth--) {
-    const node = depth === 0 ? doc.contents : doc.getIn(path.slice(0, depth), true);
-    if (isNode(node) && node.range) return lineCounter.linePos(node.range[0]).line;
-    // A key whose value is null has no value node; find the key itself.
-    if (depth > 0) {
-      const parent = depth === 1 ? doc.contents : doc.getIn(path.slice(0, depth - 1), true);
-      const pair = isNode(parent) && 'items' in parent ? (parent.items as unknown[]).find((item) => keyOf(item) === path[depth - 1]) : undefined;
-      const keyNode = (pair as { key?: unknown } | undefined)?.key;
-      if (isNode(keyNode) && keyNode.range) return lineCounter.linePos(keyNode.range[0]).line;
+  const lineAt = (node: unknown) => (isNode(node) && node.range ? lineCounter.linePos(node.range[0]).line : undefined);
+  // The deepest part of the path that exists: an unknown key's parent still tells the line.
+  // A mapping entry is located by its key, so `workers.x` points at `x:`, not at its first child.
+  for (let depth = path.length; depth > 0; depth--) {
+    const parent = depth === 1 ? doc.contents : doc.getIn(path.slice(0, depth - 1), true);
+    const key = path[depth - 1];
+    if (isMap(parent)) {
+      const pair = parent.items.find((item) => (isScalar(item.key) ? item.key.value : item.key) === key);
+      const line = lineAt(pair?.key) ?? lineAt(pair?.value);
+      if (line !== undefined) return line;
+    } else if (isSeq(parent) && typeof key === 'number') {
+      const line = lineAt(parent.items[key]);
+      if (line !== undefined) return line;
     }
   }
-  return undefined;
-}
-
-function keyOf(item: unknown): unknown {
-  const key = (item as { key?: unknown }).key;
-  return isNode(key) && 'value' in key ? (key as { value: unknown }).value : key;
+  return lineAt(doc.contents);
 }
 
 /** Validates data with a schema; the first problem becomes one located configuration error. */
 export function parseWithSchema<Schema extends z.ZodType>(source: YamlSource, schema: Schema, data: unknown = source.data): z.output<Schema> {
-  const result = schema.safeParse(data);
+  const result = schema.safeParse(data, { reportInput: true });
   if (result.success) return result.data;
   const issue = result.error.issues[0];
   const path = issue.path.filter((key): key is string | number => typeof key !== 'symbol');

@@ -21,11 +21,11 @@ export interface ContainerRow {
 export async function collectContainers(engine: ContainerEngine, project: string, clock: Clock, services?: string[]): Promise<ContainerRow[]> {
   const listed = await engine.listContainers(projectFilter(project));
   const selected = services?.length ? listed.filter((container) => services.includes(container.labels[LABEL.service])) : listed;
-  const details = await Promise.all(selected.map((container) => engine.inspectContainer(container.id)));
+  const details = await Promise.all(selected.map(async (container) => ({ listed: container, detail: await engine.inspectContainer(container.id) })));
   const now = clock.now();
   return details
-    .filter((detail): detail is NonNullable<typeof detail> => detail !== undefined)
-    .map((detail): ContainerRow => {
+    .filter((entry): entry is { listed: (typeof selected)[number]; detail: NonNullable<typeof entry.detail> } => entry.detail !== undefined)
+    .map(({ listed: { status }, detail }): ContainerRow => {
       const number = Number.parseInt(detail.labels[LABEL.containerNumber] ?? '', 10);
       const running = detail.state === 'running' && detail.startedAt !== undefined;
       return {
@@ -33,7 +33,7 @@ export async function collectContainers(engine: ContainerEngine, project: string
         service: detail.labels[LABEL.service] ?? '',
         number: Number.isInteger(number) ? number : null,
         state: detail.state,
-        status: detail.status,
+        status,
         health: detail.health ?? null,
         image: detail.image,
         startedAt: detail.startedAt ? new Date(detail.startedAt).toISOString() : null,
