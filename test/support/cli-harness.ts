@@ -1,0 +1,46 @@
+import { main } from '../../src/cli/main.js';
+import type { CliDependencies } from '../../src/cli/dependencies.js';
+import type { BrokerAdmin, QueueStats } from '../../src/core/ports/broker.js';
+import type { ContainerEngine } from '../../src/core/ports/container-engine.js';
+
+export class CapturedStream {
+  text = '';
+  isTTY = false;
+  write(chunk: string) {
+    this.text += chunk;
+    return true;
+  }
+}
+
+export class FakeBrokerAdmin implements BrokerAdmin {
+  readonly endpoint = 'amqp://guest:***@127.0.0.1:5672';
+  constructor(readonly stats: Map<string, QueueStats | undefined>) {}
+  async queueStats(queues: string[]) {
+    return new Map(queues.map((queue) => [queue, this.stats.get(queue)] as const));
+  }
+  async close() {}
+}
+
+export interface RunResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the CLI in-process, the core's clients replaced by fakes. */
+export async function runCli(args: string[], options: { cwd: string; engine: ContainerEngine; openBroker?: CliDependencies['openBroker']; env?: NodeJS.ProcessEnv; now?: number }): Promise<RunResult> {
+  const stdout = new CapturedStream();
+  const stderr = new CapturedStream();
+  const now = options.now ?? 1_700_000_000_000;
+  const deps: CliDependencies = {
+    env: options.env ?? {},
+    cwd: options.cwd,
+    stdout,
+    stderr,
+    clock: { now: () => now, sleep: async () => {} },
+    createEngine: () => options.engine,
+    openBroker: options.openBroker ?? (async () => new FakeBrokerAdmin(new Map())),
+  };
+  const code = await main(['node', 'qscale', ...args], deps, new AbortController().signal);
+  return { code, stdout: stdout.text, stderr: stderr.text };
+}
