@@ -12,6 +12,10 @@ export const VERSION = '0.1.0';
 /** Registers the commands; nothing else. */
 export function buildProgram(runtime: Runtime): Command {
   const { stdout, stderr } = runtime.deps;
+  const output = {
+    writeOut: (text: string) => stdout.write(text),
+    writeErr: (text: string) => stderr.write(text),
+  };
   const program = new Command('qscale')
     .description('Scale, watch and load-test RabbitMQ worker fleets under Docker Compose')
     .version(VERSION)
@@ -19,14 +23,13 @@ export function buildProgram(runtime: Runtime): Command {
     .option('-f, --file <file>', "compose file (default: the config's project.compose_file)")
     .option('-p, --project-name <name>', 'Compose project name (default: COMPOSE_PROJECT_NAME, the config, the folder name)')
     .option('--no-color', 'no colours (NO_COLOR is honoured too)')
-    .showHelpAfterError('(run with --help for usage)')
-    .configureOutput({
-      writeOut: (text) => stdout.write(text),
-      writeErr: (text) => stderr.write(text),
-    })
+    .configureOutput(output)
     .exitOverride();
   const commands = [upCommand, downCommand, scaleCommand, scaleAllCommand, statusCommand, psCommand];
-  for (const make of commands) program.addCommand(make(runtime).exitOverride());
+  for (const make of commands) {
+    // addCommand does not pass settings down as .command() would: give each the same output.
+    program.addCommand(make(runtime).configureOutput(output).exitOverride());
+  }
   return program;
 }
 

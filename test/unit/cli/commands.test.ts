@@ -42,7 +42,7 @@ describe('qscale scale', () => {
     [['scale', 'worker-a', 'three'], 'error: <count>: "three" is not a whole number ≥ 0\n'],
     [['scale', 'worker-a', '-1'], 'error: <count>: "-1" is not a whole number ≥ 0\n'],
     [['scale', 'worker-a', '2.5'], 'error: <count>: "2.5" is not a whole number ≥ 0\n'],
-    [['scale', 'worker-a'], "error: missing required argument 'count'\n(run with --help for usage)\n"],
+    [['scale', 'worker-a'], "error: missing required argument 'count'\n"],
     [['scale', 'worker-a', '9'], 'error: worker-a: 9 replicas exceeds its max_replicas (5); nothing changed\n'],
     [['scale', 'worker-z', '1'], 'error: unknown worker service "worker-z" (test-config.yml names: worker-a, worker-b)\n'],
     [['scale', 'worker-a', '1', '--timeout', 'soon'], 'error: --timeout: "soon" is not a duration (examples: 30, 30s, 1m)\n'],
