@@ -1,0 +1,80 @@
+import { DEFAULT_MAX_ATTEMPTS } from './protocol.js';
+import { parseWorkMs, type WorkMs } from './task-work.js';
+import type { LogLevel } from './log.js';
+
+/** Everything the worker reads from its environment, parsed once at start. */
+export interface WorkerSettings {
+  brokerUrl: string;
+  queue: string;
+  prefetch: number;
+  /** Tasks worked on at the same time; the rest of the prefetched ones wait their turn. */
+  concurrency: number;
+  /** Defaults for tasks whose message does not say. */
+  work: { workMs: WorkMs; cpu: boolean; failRate: number };
+  maxAttempts: number;
+  resultsQueue: string;
+  workerId?: string;
+  logLevel: LogLevel;
+  heartbeatFile: string;
+  /** A drain that takes longer gives up and exits 1; unacked tasks then return to the queue. */
+  drainTimeoutMs: number;
+}
+
+export const DEFAULT_BROKER_URL = 'amqp://guest:guest@127.0.0.1:5672';
+export const DEFAULT_RESULTS_QUEUE = 'qscale.results';
+export const DEFAULT_HEARTBEAT_FILE = '/tmp/qscale-heartbeat';
+
+export class SettingsError extends Error {
+  override name = 'SettingsError';
+}
+
+type Env = Record<string, string | undefined>;
+
+/** Reads the settings; throws a SettingsError naming the variable, what was expected and what came. */
+export function readSettings(env: Env): WorkerSettings {
+  const text = (name: string) => {
+    const value = env[name]?.trim();
+    return value === undefined || value === '' ? undefined : value;
+  };
+  const integer = (name: string, fallback: number, min: number) => {
+    const value = text(name);
+    if (value === undefined) return fallback;
+    if (!/^\d+$/.test(value) || Number(value) < min) throw new SettingsError(`${name}: expected a whole number ≥ ${min}, got "${value}"`);
+    return Number(value);
+  };
+
+  const queue = text('QUEUE');
+  if (!queue) throw new SettingsError('QUEUE: expected the name of the queue to consume (e.g. task_a), got nothing');
+
+  const taskMs = text('TASK_MS') ?? '100';
+  const workMs = parseWorkMs(taskMs);
+  if (!workMs) throw new SettingsError(`TASK_MS: expected milliseconds as "100" or a range "50-200", got "${taskMs}"`);
+
+  const failRateText = text('FAIL_RATE') ?? '0';
+  const failRate = Number(failRateText);
+  if (!/^\d*\.?\d+$/.test(failRateText) || failRate > 1) throw new SettingsError(`FAIL_RATE: expected a probability between 0 and 1, got "${failRateText}"`);
+
+  const cpuText = (text('TASK_CPU') ?? '0').toLowerCase();
+  if (!['0', '1', 'true', 'false'].includes(cpuText)) throw new SettingsError(`TASK_CPU: expected 1 or 0, got "${cpuText}"`);
+
+  const logLevel = (text('LOG_LEVEL') ?? 'info').toLowerCase();
+  if (!isLogLevel(logLevel)) throw new SettingsError(`LOG_LEVEL: expected debug, info, warn or error, got "${logLevel}"`);
+
+  return {
+    brokerUrl: text('BROKER_URL') ?? DEFAULT_BROKER_URL,
+    queue,
+    prefetch: integer('PREFETCH', 10, 1),
+    concurrency: integer('CONCURRENCY', 1, 1),
+    work: { workMs, cpu: cpuText === '1' || cpuText === 'true', failRate },
+    maxAttempts: integer('MAX_ATTEMPTS', DEFAULT_MAX_ATTEMPTS, 1),
+    resultsQueue: text('RESULTS_QUEUE') ?? DEFAULT_RESULTS_QUEUE,
+    workerId: text('WORKER_ID'),
+    logLevel,
+    heartbeatFile: text('HEARTBEAT_FILE') ?? DEFAULT_HEARTBEAT_FILE,
+    drainTimeoutMs: integer('DRAIN_TIMEOUT_MS', 12_000, 1),
+  };
+}
+
+function isLogLevel(value: string): value is LogLevel {
+  return value === 'debug' || value === 'info' || value === 'warn' || value === 'error';
+}
