@@ -1,3 +1,4 @@
+import type { Readable } from 'node:stream';
 import Docker from 'dockerode';
 import { QscaleError } from '../../core/errors.js';
 import {
@@ -10,9 +11,10 @@ import {
   type ContainerSummary,
   type NetworkSpec,
 } from '../../core/ports/container-engine.js';
+import type { ContainerEvent, ContainerLogSource, ContainerLogStream, LogRequest } from '../../core/ports/container-logs.js';
 
 /** The one place qscale talks to the Docker Engine API. DOCKER_HOST (unix, tcp+TLS, ssh) is honoured. */
-export class DockerEngine implements ContainerEngine {
+export class DockerEngine implements ContainerEngine, ContainerLogSource {
   readonly docker: Docker;
   readonly endpoint: string;
 
@@ -171,6 +173,76 @@ export class DockerEngine implements ContainerEngine {
     }
   }
 
+  async openLogs(id: string, request: LogRequest, signal: AbortSignal): Promise<ContainerLogStream | undefined> {
+    let tty: boolean;
+    try {
+      tty = Boolean((await this.call(() => this.docker.getContainer(id).inspect())).Config.Tty);
+    } catch (error) {
+      if (statusOf(error) === 404) return undefined;
+      throw error;
+    }
+    let stream: NodeJS.ReadableStream;
+    try {
+      // Dialled as a stream even without follow: dockerode would buffer that answer, and parse it if it looks like JSON.
+      stream = await this.call(
+        () =>
+          new Promise<NodeJS.ReadableStream>((resolve, reject) =>
+            this.docker.modem.dial(
+              {
+                path: `/containers/${encodeURIComponent(id)}/logs?`,
+                method: 'GET',
+                isStream: true,
+                abortSignal: signal,
+                statusCodes: { 200: true, 404: 'no such container', 500: 'server error' },
+                options: {
+                  follow: request.follow,
+                  stdout: true,
+                  stderr: true,
+                  timestamps: request.timestamps,
+                  tail: request.tail ?? 'all',
+                  since: request.sinceSeconds === undefined ? 0 : request.sinceSeconds.toFixed(6),
+                },
+              },
+              (error, data) => (error ? reject(error) : resolve(data as NodeJS.ReadableStream)),
+            ),
+          ),
+      );
+    } catch (error) {
+      if (signal.aborted || statusOf(error) === 404) return undefined;
+      throw error;
+    }
+    return { tty, chunks: endedBy(stream, signal) };
+  }
+
+  async *containerEvents(labelFilters: string[], options: { sinceSeconds?: number }, signal: AbortSignal): AsyncIterable<ContainerEvent> {
+    if (signal.aborted) return;
+    const request: Docker.GetEventsOptions & { abortSignal: AbortSignal } = {
+      filters: { label: labelFilters, type: ['container'] },
+      since: options.sinceSeconds === undefined ? undefined : Number(options.sinceSeconds.toFixed(6)),
+      abortSignal: signal,
+    };
+    let stream: NodeJS.ReadableStream;
+    try {
+      stream = await this.call(() => this.docker.getEvents(request));
+    } catch (error) {
+      if (signal.aborted) return;
+      throw error;
+    }
+    // The engine writes one JSON object per line.
+    const decoder = new TextDecoder();
+    let pending = '';
+    for await (const chunk of endedBy(stream, signal)) {
+      pending += decoder.decode(chunk, { stream: true });
+      let newline: number;
+      while ((newline = pending.indexOf('\n')) !== -1) {
+        const line = pending.slice(0, newline).trim();
+        pending = pending.slice(newline + 1);
+        const event = line ? containerEventOf(JSON.parse(line)) : undefined;
+        if (event) yield event;
+      }
+    }
+  }
+
   /** Runs one API call, turning "cannot connect" into one clear error naming the endpoint. */
   private async call<T>(request: () => Promise<T>): Promise<T> {
     try {
@@ -214,4 +286,38 @@ function describeState(state: Docker.ContainerInspectInfo['State']): string {
   if (state.Running) return state.Health ? `running (${state.Health.Status})` : 'running';
   if (state.Status === 'exited') return `exited (${state.ExitCode})`;
   return state.Status;
+}
+
+/** A response stream as chunks that simply end, closing the connection, when `signal` aborts. */
+async function* endedBy(stream: NodeJS.ReadableStream, signal: AbortSignal): AsyncGenerator<Uint8Array> {
+  const readable = stream as Readable;
+  const close = () => readable.destroy();
+  if (signal.aborted) close();
+  signal.addEventListener('abort', close, { once: true });
+  try {
+    for await (const chunk of readable) yield typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Uint8Array);
+  } catch (error) {
+    if (!signal.aborted) throw error;
+  } finally {
+    signal.removeEventListener('abort', close);
+    readable.destroy();
+  }
+}
+
+interface EngineEventMessage {
+  Type?: string;
+  Action?: string;
+  status?: string;
+  id?: string;
+  Actor?: { ID?: string; Attributes?: Record<string, string> };
+  time?: number;
+  timeNano?: number;
+}
+
+function containerEventOf(message: EngineEventMessage): ContainerEvent | undefined {
+  const id = message.Actor?.ID ?? message.id;
+  const action = message.Action ?? message.status;
+  if (!id || !action || (message.Type && message.Type !== 'container')) return undefined;
+  const time = message.timeNano ? message.timeNano / 1e6 : (message.time ?? 0) * 1000;
+  return { id, action, time, attributes: message.Actor?.Attributes ?? {} };
 }
