@@ -1,0 +1,36 @@
+import { describe, expect, it } from 'vitest';
+import { readSettings } from '../../../templates/worker/src/settings.js';
+
+describe('readSettings', () => {
+  it('has defaults for everything but QUEUE', () => {
+    expect(readSettings({ QUEUE: 'task_a' })).toEqual({
+      brokerUrl: 'amqp://guest:guest@127.0.0.1:5672',
+      queue: 'task_a',
+      prefetch: 10,
+      concurrency: 1,
+      work: { workMs: 100, cpu: false, failRate: 0 },
+      maxAttempts: 3,
+      resultsQueue: 'qscale.results',
+      workerId: undefined,
+      logLevel: 'info',
+      heartbeatFile: '/tmp/qscale-heartbeat',
+      drainTimeoutMs: 12_000,
+    });
+  });
+
+  it('reads the task environment', () => {
+    const settings = readSettings({ QUEUE: 'task_b', TASK_MS: '50-200', TASK_CPU: '1', FAIL_RATE: '0.1', PREFETCH: '4', MAX_ATTEMPTS: '5', LOG_LEVEL: 'DEBUG' });
+    expect(settings).toMatchObject({ prefetch: 4, maxAttempts: 5, logLevel: 'debug', work: { workMs: { min: 50, max: 200 }, cpu: true, failRate: 0.1 } });
+  });
+
+  it.each([
+    [{}, 'QUEUE: expected the name of the queue to consume (e.g. task_a), got nothing'],
+    [{ QUEUE: 'q', TASK_MS: 'fast' }, 'TASK_MS: expected milliseconds as "100" or a range "50-200", got "fast"'],
+    [{ QUEUE: 'q', FAIL_RATE: '1.5' }, 'FAIL_RATE: expected a probability between 0 and 1, got "1.5"'],
+    [{ QUEUE: 'q', PREFETCH: '0' }, 'PREFETCH: expected a whole number ≥ 1, got "0"'],
+    [{ QUEUE: 'q', TASK_CPU: 'yes' }, 'TASK_CPU: expected 1 or 0, got "yes"'],
+    [{ QUEUE: 'q', LOG_LEVEL: 'loud' }, 'LOG_LEVEL: expected debug, info, warn or error, got "loud"'],
+  ])('%j fails with a message naming the variable', (env, message) => {
+    expect(() => readSettings(env)).toThrow(message);
+  });
+});

@@ -1,0 +1,72 @@
+import { describe, expect, it } from 'vitest';
+import { parseWorkMs, performWork, pickDurationMs, planWork, SimulatedFailure } from '../../../templates/worker/src/task-work.js';
+
+describe('parseWorkMs', () => {
+  it.each([
+    ['100', 100],
+    ['0', 0],
+    [' 50-200 ', { min: 50, max: 200 }],
+    ['50 - 200', { min: 50, max: 200 }],
+    ['200-200', { min: 200, max: 200 }],
+    ['200-50', undefined],
+    ['-5', undefined],
+    ['1.5', undefined],
+    ['100ms', undefined],
+    ['', undefined],
+  ])('%j → %j', (text, expected) => {
+    expect(parseWorkMs(text)).toEqual(expected);
+  });
+});
+
+describe('planWork', () => {
+  const defaults = { workMs: 100, cpu: false, failRate: 0 };
+
+  it('takes the message fields over the environment defaults', () => {
+    expect(planWork({ id: 't', sentAt: 0, workMs: { min: 5, max: 9 }, cpu: true, failRate: 0.5 }, defaults)).toEqual({ workMs: { min: 5, max: 9 }, cpu: true, failRate: 0.5 });
+  });
+
+  it('falls back to the defaults for missing or invalid fields', () => {
+    expect(planWork({ id: 't', sentAt: 0 }, defaults)).toEqual(defaults);
+    expect(planWork({ id: 't', sentAt: 0, workMs: -1, failRate: 2, cpu: 'yes' as unknown as boolean }, defaults)).toEqual(defaults);
+    expect(planWork({ id: 't', sentAt: 0, workMs: { min: 9, max: 5 } }, defaults)).toEqual(defaults);
+  });
+});
+
+describe('pickDurationMs', () => {
+  it('is fixed for a number and uniform in min..max for a range', () => {
+    expect(pickDurationMs(70, () => 0.9)).toBe(70);
+    expect(pickDurationMs({ min: 50, max: 150 }, () => 0)).toBe(50);
+    expect(pickDurationMs({ min: 50, max: 150 }, () => 0.5)).toBe(100);
+    expect(pickDurationMs({ min: 50, max: 150 }, () => 0.999)).toBe(150);
+  });
+});
+
+describe('performWork', () => {
+  const recorder = (randoms: number[]) => {
+    const calls: string[] = [];
+    return {
+      calls,
+      environment: {
+        sleep: async (ms: number) => void calls.push(`sleep ${ms}`),
+        burnCpu: (ms: number) => void calls.push(`cpu ${ms}`),
+        random: () => randoms.shift() ?? 0,
+      },
+    };
+  };
+
+  it('sleeps, or burns CPU in cpu mode, for the picked duration', async () => {
+    const sleeping = recorder([0.5]);
+    await performWork({ workMs: { min: 0, max: 100 }, cpu: false, failRate: 0 }, sleeping.environment);
+    expect(sleeping.calls).toEqual(['sleep 50']);
+    const burning = recorder([]);
+    await performWork({ workMs: 30, cpu: true, failRate: 0 }, burning.environment);
+    expect(burning.calls).toEqual(['cpu 30']);
+  });
+
+  it('fails after the work when the draw is below failRate', async () => {
+    const failing = recorder([0.2]);
+    await expect(performWork({ workMs: 10, cpu: false, failRate: 0.25 }, failing.environment)).rejects.toThrow(new SimulatedFailure('simulated failure (failRate 0.25)'));
+    expect(failing.calls).toEqual(['sleep 10']);
+    await expect(performWork({ workMs: 10, cpu: false, failRate: 0.25 }, recorder([0.25]).environment)).resolves.toBeUndefined();
+  });
+});
