@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { downCommand } from './commands/down.js';
+import { loadTestCommand } from './commands/load-test.js';
 import { psCommand } from './commands/ps.js';
 import { scaleAllCommand } from './commands/scale-all.js';
 import { scaleCommand } from './commands/scale.js';
@@ -25,7 +26,7 @@ export function buildProgram(runtime: Runtime): Command {
     .option('--no-color', 'no colours (NO_COLOR is honoured too)')
     .configureOutput(output)
     .exitOverride();
-  const commands = [upCommand, downCommand, scaleCommand, scaleAllCommand, statusCommand, psCommand];
+  const commands = [upCommand, downCommand, scaleCommand, scaleAllCommand, statusCommand, psCommand, loadTestCommand];
   for (const make of commands) {
     // addCommand does not pass settings down as .command() would: give each the same output.
     program.addCommand(make(runtime).configureOutput(output).exitOverride());

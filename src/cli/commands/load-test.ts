@@ -1,0 +1,157 @@
+import { randomBytes } from 'node:crypto';
+import { accessSync, constants, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { Command } from 'commander';
+import { openTaskBroker } from '../../adapters/rabbitmq/task-broker.js';
+import { QscaleError, usageError } from '../../core/errors.js';
+import { asLoadTestResult, compareResults } from '../../core/load-test/compare.js';
+import { parseLoadTestFlags, type LoadTestFlags } from '../../core/load-test/options.js';
+import type { LoadTestResult, ScaleStepsResult } from '../../core/load-test/report.js';
+import { DEFAULT_MAX_UNCONFIRMED, runLoadTest, type LoadTestPlan } from '../../core/load-test/run-load-test.js';
+import { runScaleSteps } from '../../core/load-test/scale-steps.js';
+import { describeThreshold } from '../../core/load-test/thresholds.js';
+import type { TaskBroker } from '../../core/ports/task-broker.js';
+import type { CliDependencies } from '../dependencies.js';
+import { loadTestProgressView, renderComparison, renderLoadTestReport, renderScaleSteps } from '../render/load-test-report.js';
+import { progressRenderer } from '../render/progress.js';
+import { contextOf, type Runtime } from '../runtime.js';
+
+/** What load-test needs beyond the shared dependencies; tests pass fakes, else the real ones. */
+export interface LoadTestCliDependencies {
+  openTaskBroker(url: string): Promise<TaskBroker>;
+  newRunId(): string;
+}
+
+interface LoadTestOptions extends LoadTestFlags {
+  json?: boolean;
+  out?: string;
+  compare?: string[];
+  quiet?: boolean;
+}
+
+function loadTestDependencies(deps: CliDependencies): LoadTestCliDependencies {
+  const extra = deps as CliDependencies & Partial<LoadTestCliDependencies>;
+  return {
+    openTaskBroker: extra.openTaskBroker ?? openTaskBroker,
+    newRunId: extra.newRunId ?? (() => `lt-${randomBytes(4).toString('hex')}`),
+  };
+}
+
+export function loadTestCommand(runtime: Runtime): Command {
+  return new Command('load-test')
+    .description('publish tasks to the worker queues and account for every result: counts, latency percentiles, throughput')
+    .option('--tasks <n>', 'tasks per queue (default: load_test.tasks)')
+    .option('--queue <name...>', 'queue to load, repeatable (default: every queue of the config)')
+    .option('--rate <r>', 'tasks per second to each queue, e.g. 50 or 50/s (default: as fast as confirms allow)')
+    .option('--duration <d>', 'with --rate: publish for this long instead of --tasks (e.g. 30s)')
+    .option('--payload-size <bytes>', 'padding per task (default: load_test.payload_size)')
+    .option('--task-ms <ms>', 'work per task: 100, or 50-200 for uniform between (default: load_test.task_ms)')
+    .option('--fail-rate <p>', 'probability 0..1 that an attempt fails (default: load_test.fail_rate)')
+    .option('--timeout <d>', 'how long to wait for results after publishing (default: load_test.timeout, else 30s + tasks × task time)')
+    .option('--settle <d>', 'after every task is accounted for, keep listening this long for late duplicates (default: 0.5s + 2 × task time, at most 5s)')
+    .option('--max-p95 <d>', 'threshold: fail (exit 1) when p95 latency is above, e.g. 300ms')
+    .option('--min-throughput <n>', 'threshold: fail when completed tasks/s is below')
+    .option('--max-lost <n>', 'threshold: fail when more tasks are lost')
+    .option('--max-duplicates <n>', 'threshold: fail when more completions are duplicates')
+    .option('--max-failed <n>', 'threshold: fail when more tasks are dead-lettered')
+    .option('--scale-steps <counts>', 'run the load at each worker count, e.g. 1,2,4, and print the scaling efficiency')
+    .option('--compare <files...>', 'compare two --out files side by side (A then B) and exit')
+    .option('--json', 'print the whole result as one JSON document on stdout')
+    .option('--out <file>', 'also write the result as JSON to this file')
+    .option('-q, --quiet', 'no progress')
+    .action(async (options: LoadTestOptions, self: Command) => {
+      const context = contextOf(runtime, self);
+      const { out } = context;
+      const { deps, signal } = runtime;
+      const extra = loadTestDependencies(deps);
+
+      if (options.compare) {
+        if (options.compare.length !== 2) throw usageError(`--compare: needs exactly two files, got ${options.compare.length}`);
+        const [a, b] = options.compare.map((file) => asLoadTestResult(readJson(deps.cwd, file), file));
+        const comparison = compareResults(a, b, ['A', 'B']);
+        if (options.json) out.json(comparison);
+        else out.line(renderComparison(out, comparison));
+        return;
+      }
+
+      // Everything is validated before the broker is touched: bad input publishes nothing.
+      const { config } = context;
+      const request = parseLoadTestFlags(options, { ...config.loadTest, queues: config.workers.map((worker) => worker.queue), configFile: config.configFile });
+      const services = config.workers.filter((worker) => request.queues.includes(worker.queue));
+      if (request.scaleSteps && services.length === 0) throw usageError('--scale-steps: no worker service consumes the chosen queues');
+      if (options.out) checkWritable(deps.cwd, options.out);
+
+      const runId = extra.newRunId();
+      const plan: LoadTestPlan = {
+        runId,
+        queues: request.queues,
+        tasksPerQueue: request.tasksPerQueue,
+        ratePerSecond: request.ratePerSecond,
+        payloadSize: request.payloadSize,
+        workMs: request.workMs,
+        failRate: request.failRate,
+        timeoutMs: request.timeoutMs,
+        settleMs: request.settleMs,
+        maxUnconfirmed: DEFAULT_MAX_UNCONFIRMED,
+        resultsQueue: `${config.broker.resultsQueue}.${runId}`,
+        thresholds: request.thresholds,
+      };
+
+      const mode = options.quiet ? 'quiet' : deps.stderr.isTTY ? 'bar' : 'plain';
+      const view = loadTestProgressView(out, deps.stderr, mode, () => deps.clock.now());
+      const broker = await extra.openTaskBroker(config.broker.url);
+      let result: LoadTestResult | ScaleStepsResult;
+      try {
+        const base = { broker, clock: deps.clock, signal, onEvent: view.onEvent };
+        if (request.scaleSteps) {
+          result = await runScaleSteps(
+            { ...base, onStep: view.onStep, scale: context.scaleDependencies(progressRenderer(out, options.quiet ? 'quiet' : 'normal')) },
+            plan,
+            { steps: request.scaleSteps, services, project: config.project, maxWorkersPerQueue: config.scaling.maxWorkersPerQueue, consumersTimeoutMs: 60_000 },
+          );
+        } else {
+          result = await runLoadTest(base, plan);
+        }
+      } finally {
+        view.stop();
+        await broker.close();
+      }
+
+      if (options.out) {
+        writeFileSync(path.resolve(deps.cwd, options.out), `${JSON.stringify(result, null, 2)}\n`);
+        out.info(`wrote ${options.out}`);
+      }
+      if (options.json) out.json(result);
+      else out.line(result.schema === 'qscale.load-test/v1' ? renderLoadTestReport(out, result) : renderScaleSteps(out, result));
+
+      if (!result.passed) {
+        const runs = result.schema === 'qscale.load-test/v1' ? [result] : result.steps.map((step) => step.result);
+        const failed = runs.flatMap((run) => run.thresholds.filter((threshold) => !threshold.passed).map(describeThreshold));
+        throw new QscaleError('THRESHOLD_FAILED', `threshold failed: ${[...new Set(failed)].join('; ')}`);
+      }
+    });
+}
+
+function readJson(cwd: string, file: string): unknown {
+  let text: string;
+  try {
+    text = readFileSync(path.resolve(cwd, file), 'utf8');
+  } catch (error) {
+    throw usageError(`--compare: cannot read ${file} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+  }
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw usageError(`--compare: ${file} is not JSON (${(error as Error).message})`);
+  }
+}
+
+/** Fails before the run, not after it, when --out cannot be written. */
+function checkWritable(cwd: string, file: string): void {
+  const directory = path.dirname(path.resolve(cwd, file));
+  try {
+    accessSync(directory, constants.W_OK);
+  } catch (error) {
+    throw usageError(`--out: cannot write ${file} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+  }
+}
