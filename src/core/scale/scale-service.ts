@@ -36,8 +36,10 @@ export interface ScaleOutcome {
   plans: ScalePlan[];
 }
 
-/** Another process took the numbers we planned this many times in a row: give up. */
-const MAX_PLANNING_ROUNDS = 8;
+/** Plans carried out before giving up on a service that other processes keep changing. */
+const MAX_PLANNING_ROUNDS = 10;
+/** A name Docker reserved can show in listings a moment later; wait before observing again. */
+const CONFLICT_BACKOFF_MS = 100;
 
 /** Refuses counts outside the service's limits, or replicas a service cannot have; changes nothing. */
 export function checkScaleRequest(request: ScaleRequest, maxWorkersPerQueue: number): void {
@@ -86,16 +88,18 @@ export async function scaleService(deps: ScaleDependencies, request: ScaleReques
   const plans: ScalePlan[] = [];
   let before: number | undefined;
   let checkedPrerequisites = false;
+  let converged = false;
 
   for (let round = 0; round < MAX_PLANNING_ROUNDS; round++) {
     throwIfAborted(deps.signal);
     const observed = await deps.engine.listContainers(serviceFilter(options.project.name, worker.name));
     const plan = planScale({ project: options.project, definition, hash, observed, desired, stopTimeoutSeconds, now: deps.clock.now() });
     before ??= plan.current;
+    converged = isEmptyPlan(plan) || Boolean(options.dryRun);
     if (isEmptyPlan(plan) && round > 0) break;
     plans.push(plan);
     deps.onEvent({ type: 'plan', plan });
-    if (options.dryRun || isEmptyPlan(plan)) break;
+    if (converged) break;
 
     const creates = plan.chains.some((chain) => chain.operations.some((operation) => operation.kind === 'create'));
     if (creates && !checkedPrerequisites) {
@@ -110,9 +114,11 @@ export async function scaleService(deps: ScaleDependencies, request: ScaleReques
         cause: first.error,
       });
     }
-    if (result.conflicts.length === 0) break;
+    // Observe again until a plan comes out empty: that confirms the count, and converges when
+    // another process scaled the same service at the same moment.
+    if (result.conflicts.length > 0) await deps.clock.sleep(CONFLICT_BACKOFF_MS * (round + 1), deps.signal);
     if (round === MAX_PLANNING_ROUNDS - 1) {
-      throw new QscaleError('DOCKER_FAILED', `${worker.name}: other processes kept taking the same container numbers; try again`);
+      throw new QscaleError('DOCKER_FAILED', `${worker.name}: other processes kept changing the same containers; try again`);
     }
   }
   return { service: worker.name, before: before ?? 0, after: options.dryRun ? (before ?? 0) : desired, plans };
