@@ -65,6 +65,8 @@ interface Attachment {
   container: LogContainer;
   controller: AbortController;
   done: Promise<void>;
+  /** A death reported while the stream was still draining: announced after its last lines. */
+  died?: LifecycleEvent;
 }
 
 const TIMESTAMP_PREFIX = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:\d\d)) ?/;
@@ -152,6 +154,7 @@ class FleetLogFollower {
         this.run.signal.removeEventListener('abort', stop);
         this.attachments.delete(container.id);
         this.endedAt.set(container.id, this.deps.clock.now() / 1000);
+        if (attachment.died) await this.emit({ type: 'lifecycle', event: attachment.died });
         if (!this.run.signal.aborted) await this.emit({ type: 'detached', container });
       }
     })();
@@ -218,7 +221,9 @@ class FleetLogFollower {
     if (lifecycle.kind === 'started') {
       this.attach({ id, name: event.attributes.name ?? '', labels: event.attributes }, this.lateRequest(id));
     } else if (lifecycle.kind === 'died') {
-      await this.emit({ type: 'lifecycle', event: lifecycle });
+      const attachment = this.attachments.get(id);
+      if (attachment) attachment.died = lifecycle;
+      else await this.emit({ type: 'lifecycle', event: lifecycle });
     } else if (lifecycle.kind === 'removed') {
       this.attachments.get(id)?.controller.abort();
       this.endedAt.delete(id);
