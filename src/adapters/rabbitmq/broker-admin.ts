@@ -9,7 +9,11 @@ import { maskUrlPasswords } from '../../core/secrets.js';
  */
 export async function openBrokerAdmin(url: string, managementUrl?: string): Promise<BrokerAdmin> {
   const endpoint = maskUrlPasswords(url);
-  if (managementUrl) return new ManagementApiAdmin(endpoint, url, managementUrl);
+  if (managementUrl) {
+    const management = new ManagementApiAdmin(endpoint, url, managementUrl);
+    // Without the management plugin, fall back to what AMQP itself can tell.
+    if (await management.answers()) return management;
+  }
   const connection = await connectAmqp(url);
   return new AmqpAdmin(endpoint, connection);
 }
@@ -80,6 +84,15 @@ class ManagementApiAdmin implements BrokerAdmin {
     parsed.username = '';
     parsed.password = '';
     this.baseUrl = parsed.toString().replace(/\/$/, '');
+  }
+
+  async answers(): Promise<boolean> {
+    try {
+      const response = await fetch(`${this.baseUrl}/api/overview`, { headers: { authorization: this.authorization }, signal: AbortSignal.timeout(2000) });
+      return response.ok;
+    } catch {
+      return false;
+    }
   }
 
   async queueStats(queues: string[]): Promise<Map<string, QueueStats | undefined>> {

@@ -25,7 +25,7 @@ export function renderContainers(out: Output, rows: ContainerRow[]): string {
 
 export function renderStatus(out: Output, status: FleetStatus): string {
   const { color } = out;
-  const output = table(out, ['SERVICE', 'QUEUE', 'RUNNING', 'MIN..MAX', 'HEALTH', 'READY', 'UNACKED', 'CONSUMERS']);
+  const output = table(out, ['SERVICE', 'QUEUE', 'RUNNING', 'MIN..MAX', 'HEALTH', 'READY', 'UNACKED', 'CONSUMERS', 'DLQ']);
   for (const service of status.services) {
     const runningText = `${service.running}/${service.desired}`;
     const running = service.running < service.desired || service.running < service.min ? color.yellow(runningText) : color.green(runningText);
@@ -41,6 +41,7 @@ export function renderStatus(out: Output, status: FleetStatus): string {
       broker ? String(broker.ready) : absent,
       broker ? (broker.unacked === undefined ? '-' : String(broker.unacked)) : absent,
       broker ? String(broker.consumers) : absent,
+      service.deadLettered === null ? '-' : service.deadLettered > 0 ? color.red(String(service.deadLettered)) : '0',
     ]);
   }
   const lines = [`project ${color.bold(status.project)}`, output.toString()];

@@ -49,6 +49,8 @@ export interface ComposeFile {
   workingDir: string;
   /** The top-level `name:`, when the file sets one. */
   name?: string;
+  /** The `.env` file beside it (Compose reads COMPOSE_PROJECT_NAME and variables from it). */
+  dotEnv: Record<string, string>;
   services: Map<string, ServiceDefinition>;
 }
 
@@ -116,7 +118,8 @@ export function loadComposeFile(file: string, env: Environment = process.env, di
   const workingDir = path.dirname(absolute);
   const source = readYamlFile(absolute, displayName);
   const dotEnvPath = path.join(workingDir, '.env');
-  const effectiveEnv: Environment = existsSync(dotEnvPath) ? { ...parseEnvFile(readFileSync(dotEnvPath, 'utf8')), ...env } : env;
+  const dotEnv = existsSync(dotEnvPath) ? parseEnvFile(readFileSync(dotEnvPath, 'utf8')) : {};
+  const effectiveEnv: Environment = { ...dotEnv, ...env };
 
   let data: unknown;
   try {
@@ -131,7 +134,7 @@ export function loadComposeFile(file: string, env: Environment = process.env, di
   for (const [name, raw] of Object.entries(parsed.services)) {
     services.set(name, normaliseService(source, workingDir, name, raw, projectName));
   }
-  return { file: absolute, workingDir, name: parsed.name, services };
+  return { file: absolute, workingDir, name: parsed.name, dotEnv, services };
 }
 
 type RawService = z.output<typeof serviceSchema>;

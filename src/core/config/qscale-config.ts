@@ -125,7 +125,7 @@ export function loadConfig(options: LoadConfigOptions = {}): QscaleConfig {
     return { name, queue: worker.queue, minReplicas: worker.min_replicas, maxReplicas, initialReplicas, definition };
   });
 
-  const name = resolveProjectName(options.projectName, env.COMPOSE_PROJECT_NAME, raw.project.name, compose);
+  const name = resolveProjectName(options.projectName, env.COMPOSE_PROJECT_NAME || compose.dotEnv.COMPOSE_PROJECT_NAME, raw.project.name, compose);
   return {
     configFile,
     project: { name, workingDir: compose.workingDir, configFiles: [compose.file] },
@@ -145,7 +145,7 @@ export function loadConfig(options: LoadConfigOptions = {}): QscaleConfig {
 
 const PROJECT_NAME = /^[a-z0-9][a-z0-9_-]*$/;
 
-/** -p, then COMPOSE_PROJECT_NAME, then the config, then the compose file's `name:`, then the folder. */
+/** -p, then COMPOSE_PROJECT_NAME (environment, then .env), then the config, then the compose file's `name:`, then the folder. */
 function resolveProjectName(flag: string | undefined, fromEnv: string | undefined, fromConfig: string | undefined, compose: ComposeFile): string {
   const explicit: Array<[string | undefined, string]> = [
     [flag, '-p/--project-name'],

@@ -2,6 +2,7 @@ import { LABEL, projectFilter } from '../compose-labels.js';
 import type { QscaleConfig } from '../config/qscale-config.js';
 import type { ContainerEngine } from '../ports/container-engine.js';
 import type { BrokerAdmin, QueueStats } from '../ports/broker.js';
+import { deadLetterQueueOf } from '../../../templates/worker/src/protocol.js';
 
 export interface ServiceStatus {
   service: string;
@@ -15,6 +16,8 @@ export interface ServiceStatus {
   unhealthy: number;
   /** From the broker; null when it could not be asked (see brokerError) or the queue does not exist. */
   broker: QueueStats | null;
+  /** Messages waiting in the dead-letter queue `<queue>.dlq`; null when unknown or absent. */
+  deadLettered: number | null;
 }
 
 export interface FleetStatus {
@@ -25,7 +28,7 @@ export interface FleetStatus {
 
 /** Docker's view of every worker service, and the broker's view of its queue when it answers. */
 export async function collectStatus(engine: ContainerEngine, openBroker: () => Promise<BrokerAdmin>, config: QscaleConfig, endpoint: string): Promise<FleetStatus> {
-  const queues = config.workers.map((worker) => worker.queue);
+  const queues = config.workers.flatMap((worker) => [worker.queue, deadLetterQueueOf(worker.queue)]);
   const [containers, brokerResult] = await Promise.all([engine.listContainers(projectFilter(config.project.name)), readQueues(openBroker, queues)]);
   const services = config.workers.map((worker): ServiceStatus => {
     const own = containers.filter((container) => container.labels[LABEL.service] === worker.name);
@@ -40,6 +43,7 @@ export async function collectStatus(engine: ContainerEngine, openBroker: () => P
       healthy: running.filter((container) => container.health === 'healthy').length,
       unhealthy: running.filter((container) => container.health === 'unhealthy').length,
       broker: brokerResult.stats?.get(worker.queue) ?? null,
+      deadLettered: brokerResult.stats?.get(deadLetterQueueOf(worker.queue))?.ready ?? null,
     };
   });
   return {

@@ -130,11 +130,14 @@ describe('qscale ps and status', () => {
   it('status joins Docker and broker figures', async () => {
     const setup = project();
     await runCli(['scale', 'worker-a', '2', '-q'], setup);
-    const broker = new FakeBrokerAdmin(new Map([['task_a', { queue: 'task_a', ready: 7, unacked: 3, consumers: 2 }]]));
+    const broker = new FakeBrokerAdmin(new Map([
+        ['task_a', { queue: 'task_a', ready: 7, unacked: 3, consumers: 2 }],
+        ['task_a.dlq', { queue: 'task_a.dlq', ready: 4, unacked: 0, consumers: 0 }],
+      ]));
     const status = JSON.parse((await runCli(['status', '--json'], { ...setup, openBroker: async () => broker })).stdout);
     expect(status.services).toEqual([
-      { service: 'worker-a', queue: 'task_a', running: 2, desired: 2, min: 1, max: 5, healthy: 0, unhealthy: 0, broker: { queue: 'task_a', ready: 7, unacked: 3, consumers: 2 } },
-      { service: 'worker-b', queue: 'task_b', running: 0, desired: 0, min: 0, max: 3, healthy: 0, unhealthy: 0, broker: null },
+      { service: 'worker-a', queue: 'task_a', running: 2, desired: 2, min: 1, max: 5, healthy: 0, unhealthy: 0, broker: { queue: 'task_a', ready: 7, unacked: 3, consumers: 2 }, deadLettered: 4 },
+      { service: 'worker-b', queue: 'task_b', running: 0, desired: 0, min: 0, max: 3, healthy: 0, unhealthy: 0, broker: null, deadLettered: null },
     ]);
     expect(status.broker).toEqual({ endpoint: 'amqp://guest:***@127.0.0.1:5672', reachable: true });
   });
@@ -147,7 +150,7 @@ describe('qscale ps and status', () => {
     };
     const table = await runCli(['status'], { ...setup, openBroker });
     expect(table.code).toBe(0);
-    expect(table.stdout).toMatch(/worker-a +task_a +1\/1 +1\.\.5 +- +n\/a +n\/a +n\/a/);
+    expect(table.stdout).toMatch(/worker-a +task_a +1\/1 +1\.\.5 +- +n\/a +n\/a +n\/a +-/);
     expect(table.stdout).toContain('broker unreachable: cannot reach the broker at amqp://admin:***@127.0.0.1:5999 (ECONNREFUSED)');
     const json = await runCli(['status', '--json'], { ...setup, openBroker });
     expect(json.stdout).not.toContain('s3cret');

@@ -1,3 +1,4 @@
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../../src/core/config/qscale-config.js';
@@ -84,6 +85,9 @@ describe('loadConfig', () => {
     expect(loadConfig({ cwd: dir, env: {} }).project.name).toBe(folderName);
     expect(loadConfig({ cwd: dir, env: { COMPOSE_PROJECT_NAME: 'fromenv' } }).project.name).toBe('fromenv');
     expect(loadConfig({ cwd: dir, env: { COMPOSE_PROJECT_NAME: 'fromenv' }, projectName: 'fromflag' }).project.name).toBe('fromflag');
+    writeFileSync(path.join(dir, '.env'), 'COMPOSE_PROJECT_NAME=fromdotenv\n');
+    expect(loadConfig({ cwd: dir, env: {} }).project.name).toBe('fromdotenv');
+    expect(loadConfig({ cwd: dir, env: { COMPOSE_PROJECT_NAME: 'fromenv' } }).project.name).toBe('fromenv');
     expect(errorOf(() => loadConfig({ cwd: dir, env: {}, projectName: 'Bad Name' })).message).toBe('-p/--project-name: "Bad Name" is not a valid project name');
   });
 
