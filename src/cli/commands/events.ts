@@ -1,0 +1,22 @@
+import { Command } from 'commander';
+import { watchLifecycle } from '../../core/logs/container-lifecycle.js';
+import { renderLifecycle } from '../render/log-lines.js';
+import { contextOf, type Runtime } from '../runtime.js';
+import { checkServices, logSourceOf } from './logs.js';
+
+export function eventsCommand(runtime: Runtime): Command {
+  return new Command('events')
+    .description("live feed of the fleet's containers: created, started, died (with exit code), removed, health changes")
+    .argument('[service...]', 'only these services')
+    .option('--json', 'one JSON object per line: {time, event, container, service, number, id, exitCode?, health?}')
+    .action(async (services: string[], options: { json?: boolean }, self: Command) => {
+      const context = contextOf(runtime, self);
+      const { config } = context;
+      checkServices(config, services);
+      const source = logSourceOf(context.engine);
+      await watchLifecycle(source, { project: config.project.name, services }, runtime.signal, (event) => {
+        context.out.line(renderLifecycle(context.out.color, event, Boolean(options.json)));
+      });
+      if (!runtime.signal.aborted) context.out.warn('the engine closed its event stream');
+    });
+}
