@@ -1,4 +1,4 @@
-import amqp, { type ChannelModel, type RecoveringChannelModel } from 'amqplib';
+import amqp, { type ChannelModel, type ConfirmChannel, type RecoveringChannelModel } from 'amqplib';
 import { taskChannelOf } from './amqp-channel.js';
 import { TaskConsumer, type WorkerStats } from './consumer.js';
 import type { Heartbeat } from './heartbeat.js';
@@ -22,7 +22,7 @@ export interface WorkerDependencies {
  */
 export class Worker {
   private connection?: RecoveringChannelModel;
-  private consumer?: TaskConsumer;
+  private session?: { consumer: TaskConsumer; channel: ConfirmChannel };
   private stopping = false;
 
   constructor(
@@ -32,7 +32,7 @@ export class Worker {
   ) {}
 
   get inFlight(): number {
-    return this.consumer?.inFlight ?? 0;
+    return this.session?.consumer.inFlight ?? 0;
   }
 
   /** Connects, retrying with backoff for as long as it takes; resolves on the first session. */
@@ -45,7 +45,7 @@ export class Worker {
     connection.on('connect', () => log.info('consuming', { queue: this.settings.queue }));
     connection.on('disconnect', (error: Error) => {
       heartbeat.stop();
-      this.consumer = undefined;
+      this.session = undefined;
       log.warn('lost the broker connection; reconnecting', { error: error.message });
     });
     connection.on('connect-failed', (error: Error) => log.warn('connecting to the broker failed', { broker: this.settings.brokerUrl, error: error.message }));
@@ -55,11 +55,17 @@ export class Worker {
     await connection.waitForConnect();
   }
 
-  /** Drains the current consumer, then closes the connection. */
+  /** Drains the current consumer, then closes its channel and the connection. */
   async stop(): Promise<void> {
     this.stopping = true;
     this.deps.heartbeat.stop();
-    await this.consumer?.drain();
+    const session = this.session;
+    if (session) {
+      await session.consumer.drain();
+      // Closing the channel first flushes its acks: amqplib may write a connection close ahead of
+      // them, and RabbitMQ would then redeliver tasks already done (duplicates).
+      await session.channel.close().catch(() => {});
+    }
     await this.connection?.close();
   }
 
@@ -74,7 +80,7 @@ export class Worker {
     );
     // A channel that dies under a live connection would leave the worker idle: reconnect instead.
     channel.on('close', () => {
-      if (!this.stopping && consumer && this.consumer === consumer) model.close().catch(() => {});
+      if (!this.stopping && consumer && this.session?.consumer === consumer) model.close().catch(() => {});
     });
     await channel.assertQueue(queue, { durable: true, arguments: taskQueueArguments(queue) });
     await channel.assertQueue(deadLetterQueueOf(queue), { durable: true });
@@ -93,7 +99,7 @@ export class Worker {
       },
       { ...this.deps, channel: taskChannelOf(channel), onCancelled: () => model.close().catch(() => {}) },
     );
-    this.consumer = consumer;
+    this.session = { consumer, channel };
     await consumer.start();
     heartbeat.start();
   }
