@@ -43,7 +43,13 @@ export async function runScaleSteps(
       throwIfAborted(deps.signal);
       onStep({ type: 'step', workers, phase: 'scaling' });
       const outcomes = await scaleTo(() => workers);
-      original ??= Object.fromEntries(outcomes.map((outcome) => [outcome.service, outcome.before]));
+      // What the services ran before, within their limits (a service found below its minimum goes to it).
+      original ??= Object.fromEntries(
+        outcomes.map((outcome) => {
+          const service = options.services.find((candidate) => candidate.name === outcome.service) as WorkerService;
+          return [outcome.service, Math.min(service.maxReplicas, Math.max(service.minReplicas, outcome.before))];
+        }),
+      );
       onStep({ type: 'step', workers, phase: 'waiting-for-consumers' });
       await waitForConsumers(deps, plan.queues, options, workers);
       onStep({ type: 'step', workers, phase: 'running' });

@@ -1,0 +1,158 @@
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { main } from '../../../src/cli/main.js';
+import type { CliDependencies } from '../../../src/cli/dependencies.js';
+import type { LoadTestCliDependencies } from '../../../src/cli/commands/load-test.js';
+import { FakeEngine } from '../../support/fake-engine.js';
+import { CapturedStream } from '../../support/cli-harness.js';
+import { SIMPLE_COMPOSE, SIMPLE_CONFIG, writeProject } from '../../support/fixtures.js';
+import { FakeClock, FakeTaskBroker, type FakeTaskBrokerOptions } from './fakes.js';
+
+interface Setup {
+  cwd: string;
+  clock: FakeClock;
+  engine: FakeEngine;
+  brokers: FakeTaskBroker[];
+  opened: string[];
+  brokerOptions: Partial<FakeTaskBrokerOptions>;
+}
+
+function project(config = SIMPLE_CONFIG, brokerOptions: Partial<FakeTaskBrokerOptions> = {}): Setup {
+  const clock = new FakeClock();
+  return {
+    cwd: writeProject({ 'test-config.yml': config, 'docker-compose.yml': SIMPLE_COMPOSE }),
+    clock,
+    engine: new FakeEngine(() => clock.now(), ['demo/worker:1']),
+    brokers: [],
+    opened: [],
+    brokerOptions,
+  };
+}
+
+async function run(setup: Setup, args: string[]) {
+  const stdout = new CapturedStream();
+  const stderr = new CapturedStream();
+  const deps: CliDependencies & LoadTestCliDependencies = {
+    env: {},
+    cwd: setup.cwd,
+    stdout,
+    stderr,
+    clock: setup.clock,
+    createEngine: () => setup.engine,
+    openBroker: async () => {
+      throw new Error('load-test must not use the admin broker');
+    },
+    openTaskBroker: async (url) => {
+      setup.opened.push(url);
+      const broker = new FakeTaskBroker({ clock: setup.clock, confirmDelayMs: 1, ...setup.brokerOptions });
+      setup.brokers.push(broker);
+      return broker;
+    },
+    newRunId: () => `run${setup.opened.length + 1}`,
+  };
+  const code = await main(['node', 'qscale', 'load-test', ...args], deps, new AbortController().signal);
+  return { code, stdout: stdout.text, stderr: stderr.text };
+}
+
+describe('qscale load-test', () => {
+  it('runs against every queue of the config and prints the summary', async () => {
+    const setup = project();
+    const result = await run(setup, ['--tasks', '4']);
+    expect(result.code).toBe(0);
+    expect(setup.brokers[0].published.map(({ queue }) => queue)).toEqual(['task_a', 'task_b', 'task_a', 'task_b', 'task_a', 'task_b', 'task_a', 'task_b']);
+    expect(setup.brokers[0].published[0].replyTo).toBe('qscale.results.run1');
+    expect(result.stdout).toContain('load test run1 · 2 queues × 4 tasks · full speed · task 100ms');
+    expect(result.stdout).toMatch(/^all +8 +8 +8 +0 +0 +0 +0 /m);
+    expect(result.stderr).toContain('run1: sent 8/8 · confirmed 8 · completed 8');
+    expect(setup.brokers[0].calls.at(-1)).toBe('close');
+  });
+
+  it('prints one JSON document with --json and writes the same to --out', async () => {
+    const setup = project();
+    const result = await run(setup, ['--tasks', '3', '--queue', 'task_b', '--json', '--out', 'run.json']);
+    expect(result.code).toBe(0);
+    const document = JSON.parse(result.stdout);
+    expect(document).toMatchObject({ schema: 'qscale.load-test/v1', runId: 'run1', settings: { queues: ['task_b'], tasksPerQueue: 3 }, overall: { sent: 3, completed: 3, lost: 0 } });
+    expect(JSON.parse(readFileSync(path.join(setup.cwd, 'run.json'), 'utf8'))).toEqual(document);
+    expect(result.stderr).toContain('wrote run.json');
+  });
+
+  it('exits 1 when a threshold fails, after printing the summary that says which', async () => {
+    const setup = project(SIMPLE_CONFIG, { respond: (_task, _queue, n) => (n === 0 ? [] : [{ delayMs: 10, outcome: 'completed' }]) });
+    const result = await run(setup, ['--tasks', '2', '--max-lost', '0', '--max-p95', '1s', '--timeout', '2s']);
+    expect(result.code).toBe(1);
+    expect(result.stdout).toContain('✘ --max-lost 0: lost 1 > 0');
+    expect(result.stdout).toContain('✔ --max-p95 1s: p95 latency 10ms ≤ 1000ms');
+    expect(result.stderr).toContain('error: threshold failed: --max-lost 0: lost 1 > 0');
+  });
+
+  it('exits 0 when every threshold holds', async () => {
+    const setup = project();
+    const result = await run(setup, ['--tasks', '2', '--max-lost', '0', '--min-throughput', '1']);
+    expect(result.code).toBe(0);
+  });
+
+  it.each([
+    [['--rate', 'abc'], 'error: --rate: "abc" is not a number\n'],
+    [['--tasks', 'many'], 'error: --tasks: "many" is not a whole number ≥ 1\n'],
+    [['--queue', 'nope'], 'error: --queue: "nope" is not a queue of test-config.yml (task_a, task_b)\n'],
+    [['--max-p95', 'fast'], 'error: --max-p95: "fast" is not a duration (examples: 300ms, 2s, 1m)\n'],
+    [['--out', '/nonexistent-dir/x.json'], 'error: --out: cannot write /nonexistent-dir/x.json (ENOENT)\n'],
+  ])('bad input %o: one line, exit 2, nothing published', async (args, message) => {
+    const setup = project();
+    const result = await run(setup, args);
+    expect(result).toEqual({ code: 2, stdout: '', stderr: message });
+    expect(setup.opened).toEqual([]);
+  });
+
+  it('compares two result files side by side', async () => {
+    const setup = project();
+    await run(setup, ['--tasks', '5', '--out', 'a.json', '-q']);
+    setup.brokerOptions.respond = () => [{ delayMs: 40, outcome: 'completed' }];
+    await run(setup, ['--tasks', '5', '--out', 'b.json', '-q']);
+    const result = await run(setup, ['--compare', 'a.json', 'b.json']);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/^latency p50 \(ms\) +10 +40 +4×/m);
+    expect(result.stdout).toContain('A = run1, B = run2');
+    const json = await run(setup, ['--compare', 'a.json', 'b.json', '--json']);
+    expect(JSON.parse(json.stdout).rows.find((row: { metric: string }) => row.metric === 'latency p50 (ms)')).toEqual({ metric: 'latency p50 (ms)', better: 'lower', a: 10, b: 40, ratio: 4 });
+  });
+
+  it('refuses --compare with anything but two readable result files', async () => {
+    const setup = project();
+    writeFileSync(path.join(setup.cwd, 'bad.json'), '{"schema":"x"}');
+    expect(await run(setup, ['--compare', 'a.json'])).toMatchObject({ code: 2, stderr: 'error: --compare: needs exactly two files, got 1\n' });
+    expect(await run(setup, ['--compare', 'missing.json', 'bad.json'])).toMatchObject({ code: 2, stderr: 'error: --compare: cannot read missing.json (ENOENT)\n' });
+    expect((await run(setup, ['--compare', 'bad.json', 'bad.json'])).stderr).toContain('error: bad.json: not a qscale load-test result (schema "x"; expected "qscale.load-test/v1")');
+  });
+
+  it('--scale-steps scales the services between runs, waits for consumers, prints the efficiency, restores', async () => {
+    const setup = project();
+    const running = (service: string) => setup.engine.names('running').filter((name) => name.startsWith(`demo-${service}-`)).length;
+    setup.brokerOptions.consumers = (queue) => running(queue === 'task_a' ? 'worker-a' : 'worker-b');
+    // k-th task of a queue finishes after (k / workers + 1) × 10 ms: perfect scaling.
+    setup.brokerOptions.respond = (task, queue) => {
+      const k = Number(task.id.split('-').at(-1));
+      const workers = setup.brokerOptions.consumers!(queue);
+      return [{ delayMs: (Math.floor(k / workers) + 1) * 10, outcome: 'completed' }];
+    };
+    const result = await run(setup, ['--tasks', '8', '--queue', 'task_a', '--scale-steps', '1,2', '--json']);
+    expect(result.code).toBe(0);
+    const document = JSON.parse(result.stdout);
+    expect(document.schema).toBe('qscale.load-test-steps/v1');
+    expect(document.services).toEqual(['worker-a']);
+    expect(document.steps.map((step: { workers: number; result: { overall: { completed: number } } }) => [step.workers, step.result.overall.completed])).toEqual([
+      [1, 8],
+      [2, 8],
+    ]);
+    expect(document.efficiency[1]).toMatchObject({ workers: 2, linear: 2 });
+    expect(document.efficiency[1].speedup).toBeGreaterThan(1.5);
+    expect(result.stderr).toContain('scale step 2: waiting for consumers');
+    // Found at 0 containers, below worker-a's min_replicas (1): restored to 1.
+    expect(result.stderr).toContain('restoring replicas: worker-a=1');
+    expect(running('worker-a')).toBe(1);
+    expect(running('worker-b')).toBe(0);
+  });
+});
