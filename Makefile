@@ -16,8 +16,8 @@ help:
 node_modules/.package-lock.json: package.json package-lock.json
 	npm ci --no-audit --no-fund
 
-dist/.built: node_modules/.package-lock.json tsconfig.json $(shell find src templates/worker/src -name '*.ts' 2>/dev/null)
-	npx tsc -p tsconfig.json
+dist/.built: node_modules/.package-lock.json tsconfig.json scripts/bundle-cli.mjs $(shell find src templates/worker/src -name '*.ts' 2>/dev/null)
+	npm run --silent build
 	@touch $@
 
 # Installs and starts what is missing: Docker engine, docker-compose, RabbitMQ, the offline base image.
