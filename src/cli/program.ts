@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { downCommand } from './commands/down.js';
 import { eventsCommand } from './commands/events.js';
+import { initCommand } from './commands/init.js';
 import { logsCommand } from './commands/logs.js';
 import { loadTestCommand } from './commands/load-test.js';
 import { psCommand } from './commands/ps.js';
@@ -28,7 +29,7 @@ export function buildProgram(runtime: Runtime): Command {
     .option('--no-color', 'no colours (NO_COLOR is honoured too)')
     .configureOutput(output)
     .exitOverride();
-  const commands = [upCommand, downCommand, scaleCommand, scaleAllCommand, statusCommand, psCommand, loadTestCommand, logsCommand, eventsCommand];
+  const commands = [upCommand, downCommand, scaleCommand, scaleAllCommand, statusCommand, psCommand, loadTestCommand, logsCommand, eventsCommand, initCommand];
   for (const make of commands) {
     // addCommand does not pass settings down as .command() would: give each the same output.
     program.addCommand(make(runtime).configureOutput(output).exitOverride());
