@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import { scaleServices } from '../../core/scale/scale-service.js';
+import { assertScalingEnabled, scaleServices } from '../../core/scale/scale-service.js';
 import { parseCount, parseSeconds } from '../parse.js';
 import { addChangeOptions, contextOf, printOutcomes, progressFor, type ChangeOptions, type Runtime } from '../runtime.js';
 
@@ -12,6 +12,7 @@ export function scaleAllCommand(runtime: Runtime): Command {
     const desired = parseCount(countText, '<count>');
     const stopTimeoutSeconds = parseSeconds(options.timeout, '--timeout');
     const { config } = context;
+    assertScalingEnabled(config.scaling, config.configFile);
     const outcomes = await scaleServices(
       context.scaleDependencies(progressFor(context, options)),
       config.workers.map((worker) => ({ worker, desired, stopTimeoutSeconds })),

@@ -1,6 +1,6 @@
 import { Command } from 'commander';
 import { findWorker } from '../../core/config/qscale-config.js';
-import { scaleService } from '../../core/scale/scale-service.js';
+import { assertScalingEnabled, scaleService } from '../../core/scale/scale-service.js';
 import { parseCount, parseSeconds } from '../parse.js';
 import { addChangeOptions, contextOf, printOutcomes, progressFor, type ChangeOptions, type Runtime } from '../runtime.js';
 
@@ -15,6 +15,7 @@ export function scaleCommand(runtime: Runtime): Command {
     const stopTimeoutSeconds = parseSeconds(options.timeout, '--timeout');
     const { config } = context;
     const worker = findWorker(config, service);
+    assertScalingEnabled(config.scaling, config.configFile);
     const outcome = await scaleService(
       context.scaleDependencies(progressFor(context, options)),
       { worker, desired, stopTimeoutSeconds },

@@ -24,9 +24,12 @@ export function progressRenderer(out: Output, mode: ProgressMode): EventSink {
       case 'operation-started':
         if (event.operation.kind === 'stop') out.info(` ${color.yellow('…')} Container ${event.operation.containerName}  ${BUSY_WORD.stop}`);
         return;
-      case 'operation-finished':
-        out.info(` ${color.green('✔')} Container ${event.operation.containerName}  ${DONE_WORD[event.operation.kind].padEnd(7)} ${color.dim(`${(event.elapsedMs / 1000).toFixed(1)}s`)}`);
+      case 'operation-finished': {
+        // Say why a container went when it was not the scale-down itself (a dead one replaced).
+        const why = event.operation.kind === 'remove' && event.operation.cause.startsWith('replace') ? color.yellow(` (${event.operation.cause})`) : '';
+        out.info(` ${color.green('✔')} Container ${event.operation.containerName}  ${DONE_WORD[event.operation.kind].padEnd(7)} ${color.dim(`${(event.elapsedMs / 1000).toFixed(1)}s`)}${why}`);
         return;
+      }
       case 'operation-failed':
         out.info(` ${color.red('✘')} Container ${event.operation.containerName}  ${BUSY_WORD[event.operation.kind]} failed: ${event.error}`);
         return;

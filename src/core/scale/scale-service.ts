@@ -28,6 +28,13 @@ export interface ScaleOptions {
   dryRun?: boolean;
 }
 
+/** `system.scaling.enabled: false` freezes replica counts: scale and scale-all refuse. */
+export function assertScalingEnabled(scaling: { enabled: boolean }, configFile: string): void {
+  if (!scaling.enabled) {
+    throw new QscaleError('USAGE', `scaling is disabled (${configFile}: system.scaling.enabled is false); nothing changed`);
+  }
+}
+
 export interface ScaleOutcome {
   service: string;
   before: number;

@@ -53,6 +53,13 @@ describe('qscale scale', () => {
     expect(setup.engine.calls).toEqual([]);
   });
 
+  it('refuses to scale when scaling is disabled in the config', async () => {
+    const setup = project(`${SIMPLE_CONFIG}system:\n  scaling:\n    enabled: false\n`);
+    const result = await runCli(['scale-all', '1'], setup);
+    expect(result).toEqual({ code: 2, stdout: '', stderr: 'error: scaling is disabled (test-config.yml: system.scaling.enabled is false); nothing changed\n' });
+    expect(setup.engine.calls).toEqual([]);
+  });
+
   it('reports a config error with file, path and line, exit 2', async () => {
     const setup = project(SIMPLE_CONFIG.replace('max_replicas: 5', 'max_replicas: many'));
     const result = await runCli(['scale', 'worker-a', '1'], setup);
