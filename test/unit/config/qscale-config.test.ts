@@ -163,6 +163,26 @@ describe('compose file', () => {
     expect(error.message).toBe('docker-compose.yml: services.worker-a.image: set IMAGE (line 3)');
   });
 
+  it('resolves YAML anchors and merge keys as Compose does', () => {
+    const anchored = `x-worker: &worker
+  image: demo/worker:1
+  network_mode: host
+  environment:
+    PREFETCH: "5"
+services:
+  worker-a:
+    <<: *worker
+  worker-b:
+    <<: *worker
+    image: demo/worker:2
+`;
+    const config = load(SIMPLE_CONFIG, anchored);
+    expect(config.workers.map((worker) => [worker.definition.image, worker.definition.networkMode, worker.definition.environment])).toEqual([
+      ['demo/worker:1', 'host', { PREFETCH: '5' }],
+      ['demo/worker:2', 'host', { PREFETCH: '5' }],
+    ]);
+  });
+
   it('refuses a service with neither image nor build', () => {
     const error = errorOf(() => load(SIMPLE_CONFIG, SIMPLE_COMPOSE.replace('    image: demo/worker:1\n    network_mode: host\n    environment', '    network_mode: host\n    environment')));
     expect(error.message).toBe('docker-compose.yml: services.worker-a: has neither image nor build (line 2)');
