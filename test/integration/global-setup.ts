@@ -11,6 +11,16 @@ export default async function checkInfrastructure(): Promise<void> {
   } catch (error) {
     throw new Error(`integration tests need a Docker engine and none answers (${(error as Error).message.split('\n')[0]}); run \`make setup\``);
   }
+  for (const [image, target] of [
+    ['qscale/node-base:local', 'make setup'],
+    ['qscale/worker:local', 'make build'],
+  ]) {
+    try {
+      execFileSync('docker', ['image', 'inspect', image], { stdio: 'pipe', timeout: 15_000 });
+    } catch {
+      throw new Error(`integration tests need the image ${image} and the engine has none; run \`${target}\``);
+    }
+  }
   const brokerUp = await new Promise<boolean>((resolve) => {
     const socket = net.connect({ host: '127.0.0.1', port: 5672, timeout: 3000 });
     socket.once('connect', () => (socket.destroy(), resolve(true)));
