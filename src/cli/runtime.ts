@@ -31,7 +31,7 @@ export function addChangeOptions(command: Command): Command {
 }
 
 export function progressFor(context: CommandContext, options: ChangeOptions) {
-  const mode: ProgressMode = options.dryRun ? 'dry-run' : options.quiet || options.json ? 'quiet' : 'normal';
+  const mode: ProgressMode = options.json || options.quiet ? 'quiet' : options.dryRun ? 'dry-run' : 'normal';
   return progressRenderer(context.out, mode);
 }
 
