@@ -18,7 +18,8 @@ export interface CliDependencies {
   stderr: OutputStream;
   clock: Clock;
   createEngine(): ContainerEngine;
-  openBroker(url: string, managementUrl?: string): Promise<BrokerAdmin>;
+  /** liveCounts: ready and consumer counts from AMQP even when the (lagging) management API answers. */
+  openBroker(url: string, managementUrl?: string, options?: { liveCounts?: boolean }): Promise<BrokerAdmin>;
 }
 
 export function realDependencies(): CliDependencies {

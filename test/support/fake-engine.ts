@@ -25,6 +25,8 @@ export class FakeEngine implements ContainerEngine {
   /** Runs before each create resolves: lets a test interleave another process's work. */
   beforeCreate?: (spec: ContainerSpec) => Promise<void> | void;
   failStartOf?: (name: string) => Error | undefined;
+  /** CPU percent containerStats reports for a container (default 0). */
+  cpuPercentOf?: (name: string) => number;
   private nextId = 1;
 
   constructor(
@@ -113,6 +115,11 @@ export class FakeEngine implements ContainerEngine {
     if (container.state === 'running' && !options.force) throw new Error(`cannot remove running container ${container.name}`);
     this.calls.push(`remove ${container.name}`);
     this.containers.delete(id);
+  }
+
+  async containerStats(id: string) {
+    const container = this.containers.get(id);
+    return container && { cpuPercent: container.state === 'running' ? (this.cpuPercentOf?.(container.name) ?? 0) : 0 };
   }
 
   names(state?: ContainerState): string[] {

@@ -173,6 +173,21 @@ export class DockerEngine implements ContainerEngine, ContainerLogSource {
     }
   }
 
+  async containerStats(id: string): Promise<{ cpuPercent: number } | undefined> {
+    let stats: Docker.ContainerStats;
+    try {
+      // One sample with the previous one beside it (the engine waits about a second for it), as `docker stats --no-stream` does.
+      stats = await this.call(() => this.docker.getContainer(id).stats({ stream: false }));
+    } catch (error) {
+      if (statusOf(error) === 404) return undefined;
+      throw error;
+    }
+    const cpuDelta = stats.cpu_stats.cpu_usage.total_usage - (stats.precpu_stats?.cpu_usage?.total_usage ?? 0);
+    const systemDelta = (stats.cpu_stats.system_cpu_usage ?? 0) - (stats.precpu_stats?.system_cpu_usage ?? 0);
+    const cpus = stats.cpu_stats.online_cpus || stats.cpu_stats.cpu_usage.percpu_usage?.length || 1;
+    return { cpuPercent: cpuDelta > 0 && systemDelta > 0 ? (cpuDelta / systemDelta) * cpus * 100 : 0 };
+  }
+
   async openLogs(id: string, request: LogRequest, signal: AbortSignal): Promise<ContainerLogStream | undefined> {
     let tty: boolean;
     try {

@@ -7,12 +7,15 @@ import { maskUrlPasswords } from '../../core/secrets.js';
  * Reads queue statistics: through the management API when a URL for it is configured (it knows
  * unacked counts), otherwise by passive declares over AMQP (ready and consumers only).
  */
-export async function openBrokerAdmin(url: string, managementUrl?: string): Promise<BrokerAdmin> {
+export async function openBrokerAdmin(url: string, managementUrl?: string, options: { liveCounts?: boolean } = {}): Promise<BrokerAdmin> {
   const endpoint = maskUrlPasswords(url);
   if (managementUrl) {
     const management = new ManagementApiAdmin(endpoint, url, managementUrl);
     // Without the management plugin, fall back to what AMQP itself can tell.
-    if (await management.answers()) return management;
+    if (await management.answers()) {
+      if (!options.liveCounts) return management;
+      return new LiveCountsAdmin(management, new AmqpAdmin(endpoint, await connectAmqp(url)));
+    }
   }
   const connection = await connectAmqp(url);
   return new AmqpAdmin(endpoint, connection);
@@ -65,6 +68,36 @@ class AmqpAdmin implements BrokerAdmin {
   }
 }
 
+/**
+ * The management API's counts lag by its statistics interval (5 s by default); the autoscaler
+ * takes ready and consumer counts from AMQP, which are current, and the rest from the API.
+ */
+class LiveCountsAdmin implements BrokerAdmin {
+  readonly endpoint: string;
+
+  constructor(
+    private readonly management: ManagementApiAdmin,
+    private readonly amqpAdmin: AmqpAdmin,
+  ) {
+    this.endpoint = management.endpoint;
+  }
+
+  async queueStats(queues: string[]): Promise<Map<string, QueueStats | undefined>> {
+    const [fromApi, live] = await Promise.all([this.management.queueStats(queues), this.amqpAdmin.queueStats(queues)]);
+    return new Map(
+      queues.map((queue) => {
+        const counts = live.get(queue);
+        const api = fromApi.get(queue);
+        return [queue, counts && { ...api, ...counts }];
+      }),
+    );
+  }
+
+  async close(): Promise<void> {
+    await this.amqpAdmin.close();
+  }
+}
+
 class ManagementApiAdmin implements BrokerAdmin {
   private readonly vhost: string;
   private readonly authorization: string;
@@ -110,8 +143,22 @@ class ManagementApiAdmin implements BrokerAdmin {
     }
     if (response.status === 404) return undefined;
     if (!response.ok) throw new QscaleError('BROKER_FAILED', `management API answered ${response.status} for queue ${queue}`);
-    const body = (await response.json()) as { messages_ready?: number; messages_unacknowledged?: number; consumers?: number };
-    return { queue, ready: body.messages_ready ?? 0, unacked: body.messages_unacknowledged ?? 0, consumers: body.consumers ?? 0 };
+    const body = (await response.json()) as {
+      messages_ready?: number;
+      messages_unacknowledged?: number;
+      consumers?: number;
+      message_stats?: { publish_details?: { rate?: number }; ack_details?: { rate?: number } };
+    };
+    const stats = body.message_stats;
+    return {
+      queue,
+      ready: body.messages_ready ?? 0,
+      unacked: body.messages_unacknowledged ?? 0,
+      consumers: body.consumers ?? 0,
+      // No message_stats yet: nothing was published or acked since the queue was made.
+      publishRate: stats?.publish_details?.rate ?? 0,
+      ackRate: stats?.ack_details?.rate ?? 0,
+    };
   }
 
   async close(): Promise<void> {}

@@ -4,6 +4,7 @@ import { configError, usageError } from '../errors.js';
 import { loadComposeFile, type ComposeFile, type ServiceDefinition } from './compose-file.js';
 import type { Environment } from './interpolate.js';
 import { locate, parseWithSchema, readYamlFile } from './yaml-source.js';
+import { autoscaleSchema, resolveAutoscalePolicy, type AutoscalePolicy } from '../autoscale/policy.js';
 
 export const DEFAULT_CONFIG_FILE = 'test-config.yml';
 
@@ -14,6 +15,7 @@ const workerSchema = z.strictObject({
   min_replicas: replicas.default(0),
   max_replicas: replicas.optional(),
   initial_replicas: replicas.optional(),
+  autoscale: autoscaleSchema.optional(),
 });
 
 const loadTestSchema = z.strictObject({
@@ -46,6 +48,7 @@ const configSchema = z.strictObject({
           enabled: z.boolean().default(true),
           auto_scale: z.boolean().default(false),
           max_workers_per_queue: z.number().int().positive().default(10),
+          autoscale: autoscaleSchema.optional(),
         })
         .default({ enabled: true, auto_scale: false, max_workers_per_queue: 10 }),
     })
@@ -62,6 +65,8 @@ export interface WorkerService {
   maxReplicas: number;
   initialReplicas: number;
   definition: ServiceDefinition;
+  /** How `qscale autoscale` scales it: built-in defaults, then system.scaling.autoscale, then its own block. loadConfig always sets it. */
+  autoscale?: AutoscalePolicy;
 }
 
 export interface LoadTestDefaults {
@@ -122,7 +127,16 @@ export function loadConfig(options: LoadConfigOptions = {}): QscaleConfig {
     if (initialReplicas < worker.min_replicas || initialReplicas > maxReplicas) {
       throw configError(locate(source, at('initial_replicas'), `${initialReplicas} is outside min_replicas..max_replicas (${worker.min_replicas}..${maxReplicas})`));
     }
-    return { name, queue: worker.queue, minReplicas: worker.min_replicas, maxReplicas, initialReplicas, definition };
+    const autoscale = resolveAutoscalePolicy({
+      source,
+      global: raw.system.scaling.autoscale,
+      worker: worker.autoscale,
+      workerPath: at('autoscale'),
+      minReplicas: worker.min_replicas,
+      maxReplicas,
+      hasManagementApi: raw.broker.management_url !== undefined,
+    });
+    return { name, queue: worker.queue, minReplicas: worker.min_replicas, maxReplicas, initialReplicas, definition, autoscale };
   });
 
   const name = resolveProjectName(options.projectName, env.COMPOSE_PROJECT_NAME || compose.dotEnv.COMPOSE_PROJECT_NAME, raw.project.name, compose);

@@ -6,6 +6,10 @@ export interface QueueStats {
   /** Delivered, not yet acknowledged; known only through the management API. */
   unacked?: number;
   consumers: number;
+  /** Messages per second published to the queue; known only through the management API. */
+  publishRate?: number;
+  /** Messages per second its consumers acknowledge; known only through the management API. */
+  ackRate?: number;
 }
 
 export interface BrokerAdmin {

@@ -85,4 +85,6 @@ export interface ContainerEngine {
   /** Sends the container's stop signal, then SIGKILL after the timeout. */
   stopContainer(id: string, timeoutSeconds: number): Promise<void>;
   removeContainer(id: string, options?: { force?: boolean }): Promise<void>;
+  /** CPU use of a running container in percent of one CPU (200 = two CPUs busy); undefined when it is gone. */
+  containerStats(id: string): Promise<{ cpuPercent: number } | undefined>;
 }

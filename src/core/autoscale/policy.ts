@@ -1,0 +1,166 @@
+import { z } from 'zod';
+import { parseDurationMs } from '../duration.js';
+import { configError } from '../errors.js';
+import { locate, type YamlPath, type YamlSource } from '../config/yaml-source.js';
+
+/** How the queue backlog turns into a replica count. */
+export type BacklogRule =
+  /** HPA-style: desired = ceil(backlog / targetPerWorker). */
+  | { kind: 'target-backlog'; targetPerWorker: number }
+  /** Steps: backlog ≥ scaleUpThreshold adds scaleUpStep; backlog ≤ scaleDownThreshold removes scaleDownStep. */
+  | { kind: 'threshold'; scaleUpThreshold: number; scaleDownThreshold: number; scaleUpStep: number; scaleDownStep: number };
+
+/** One worker service's autoscaling policy, resolved from the config with every default applied. */
+export interface AutoscalePolicy {
+  /** `autoscale.enabled: false` leaves the service out of `qscale autoscale` with no service named. */
+  enabled: boolean;
+  minReplicas: number;
+  maxReplicas: number;
+  backlog: BacklogRule;
+  /** Minimum time between two scale-ups. */
+  scaleUpCooldownMs: number;
+  /** Minimum time after any scale event before a scale-down. */
+  scaleDownCooldownMs: number;
+  /** Scale down only to the highest recommendation seen within this window (the HPA's stabilisation). */
+  stabilizationWindowMs: number;
+  /** Metrics older than this are stale: the decision is to hold. */
+  staleAfterMs: number;
+  /** HPA-style on the average CPU of the live containers: desired = ceil(current × cpu / target). */
+  cpuTargetPercent?: number;
+  /** Also scale on publish rate against ack rate (needs the management API). */
+  messageRate: boolean;
+}
+
+export const DEFAULT_AUTOSCALE = {
+  targetBacklogPerWorker: 10,
+  scaleUpStep: 1,
+  scaleDownStep: 1,
+  scaleUpCooldownMs: 10_000,
+  scaleDownCooldownMs: 30_000,
+  stabilizationWindowMs: 60_000,
+  staleAfterMs: 10_000,
+} as const;
+
+const duration = z.unknown().transform((value, context) => {
+  const ms = typeof value === 'number' || typeof value === 'string' ? parseDurationMs(value) : undefined;
+  if (ms === undefined) {
+    context.addIssue({ code: 'custom', message: `expected a duration such as 30s, 1m or 500ms, got ${JSON.stringify(value)}` });
+    return z.NEVER;
+  }
+  return ms;
+});
+
+/** `system.scaling.autoscale` and `workers.<svc>.autoscale`: the same keys; the worker's win. */
+export const autoscaleSchema = z.strictObject({
+  enabled: z.boolean().optional(),
+  target_backlog_per_worker: z.number().positive().optional(),
+  scale_up_threshold: z.number().int().nonnegative().optional(),
+  scale_down_threshold: z.number().int().nonnegative().optional(),
+  scale_up_step: z.number().int().positive().optional(),
+  scale_down_step: z.number().int().positive().optional(),
+  cooldown: duration.optional(),
+  scale_up_cooldown: duration.optional(),
+  scale_down_cooldown: duration.optional(),
+  stabilization_window: duration.optional(),
+  stale_after: duration.optional(),
+  cpu_target_percent: z.number().positive().optional(),
+  message_rate: z.boolean().optional(),
+});
+
+export type RawAutoscale = z.output<typeof autoscaleSchema>;
+
+export interface ResolvePolicyInput {
+  source: YamlSource;
+  /** `system.scaling.autoscale`, if present. */
+  global?: RawAutoscale;
+  /** `workers.<svc>.autoscale`, if present. */
+  worker?: RawAutoscale;
+  /** YAML path of the worker's block, for messages: ['workers', name, 'autoscale']. */
+  workerPath: YamlPath;
+  minReplicas: number;
+  maxReplicas: number;
+  hasManagementApi: boolean;
+}
+
+const MODE_KEYS = ['target_backlog_per_worker', 'scale_up_threshold', 'scale_down_threshold'] as const;
+const GLOBAL_PATH: YamlPath = ['system', 'scaling', 'autoscale'];
+
+/**
+ * Merges built-in defaults, the global block and the worker's block into one policy. The backlog
+ * mode comes whole from the most specific block naming one; other keys merge one by one.
+ */
+export function resolveAutoscalePolicy(input: ResolvePolicyInput): AutoscalePolicy {
+  const { source, global = {}, worker = {}, workerPath } = input;
+  const namesMode = (block: RawAutoscale) => MODE_KEYS.some((key) => block[key] !== undefined);
+  const [modeBlock, modePath] = namesMode(worker) ? [worker, workerPath] : namesMode(global) ? [global, GLOBAL_PATH] : [{} as RawAutoscale, workerPath];
+  const fail = (path: YamlPath, key: string, message: string) => configError(locate(source, [...path, key], message));
+
+  let backlog: BacklogRule;
+  if (modeBlock.target_backlog_per_worker !== undefined && (modeBlock.scale_up_threshold !== undefined || modeBlock.scale_down_threshold !== undefined)) {
+    throw fail(modePath, 'target_backlog_per_worker', 'set either target_backlog_per_worker or scale_up_threshold/scale_down_threshold, not both');
+  }
+  if (modeBlock.scale_up_threshold !== undefined || modeBlock.scale_down_threshold !== undefined) {
+    if (modeBlock.scale_up_threshold === undefined) throw fail(modePath, 'scale_down_threshold', 'needs scale_up_threshold beside it');
+    if (modeBlock.scale_down_threshold === undefined) throw fail(modePath, 'scale_up_threshold', 'needs scale_down_threshold beside it');
+    if (modeBlock.scale_down_threshold >= modeBlock.scale_up_threshold) {
+      throw fail(modePath, 'scale_down_threshold', `${modeBlock.scale_down_threshold} must be below scale_up_threshold (${modeBlock.scale_up_threshold})`);
+    }
+    backlog = {
+      kind: 'threshold',
+      scaleUpThreshold: modeBlock.scale_up_threshold,
+      scaleDownThreshold: modeBlock.scale_down_threshold,
+      scaleUpStep: worker.scale_up_step ?? global.scale_up_step ?? DEFAULT_AUTOSCALE.scaleUpStep,
+      scaleDownStep: worker.scale_down_step ?? global.scale_down_step ?? DEFAULT_AUTOSCALE.scaleDownStep,
+    };
+  } else {
+    backlog = { kind: 'target-backlog', targetPerWorker: modeBlock.target_backlog_per_worker ?? DEFAULT_AUTOSCALE.targetBacklogPerWorker };
+  }
+
+  const pick = <K extends keyof RawAutoscale>(key: K): RawAutoscale[K] => worker[key] ?? global[key];
+  const messageRate = pick('message_rate') ?? false;
+  if (messageRate && !input.hasManagementApi) {
+    const path = worker.message_rate !== undefined ? workerPath : GLOBAL_PATH;
+    throw fail(path, 'message_rate', 'needs broker.management_url: message rates come from the RabbitMQ management API');
+  }
+  return {
+    enabled: worker.enabled ?? true,
+    minReplicas: input.minReplicas,
+    maxReplicas: input.maxReplicas,
+    backlog,
+    // A specific cooldown beats the shared `cooldown` of the same block; the worker's block beats the global one.
+    scaleUpCooldownMs: worker.scale_up_cooldown ?? worker.cooldown ?? global.scale_up_cooldown ?? global.cooldown ?? DEFAULT_AUTOSCALE.scaleUpCooldownMs,
+    scaleDownCooldownMs: worker.scale_down_cooldown ?? worker.cooldown ?? global.scale_down_cooldown ?? global.cooldown ?? DEFAULT_AUTOSCALE.scaleDownCooldownMs,
+    stabilizationWindowMs: pick('stabilization_window') ?? DEFAULT_AUTOSCALE.stabilizationWindowMs,
+    staleAfterMs: pick('stale_after') ?? DEFAULT_AUTOSCALE.staleAfterMs,
+    cpuTargetPercent: pick('cpu_target_percent'),
+    messageRate,
+  };
+}
+
+/** The policy in words, one line: what `qscale autoscale` prints at start. */
+export function describePolicy(policy: AutoscalePolicy): string {
+  const rule =
+    policy.backlog.kind === 'target-backlog'
+      ? `target ${policy.backlog.targetPerWorker} messages per worker`
+      : `up ${policy.backlog.scaleUpStep} at ≥ ${policy.backlog.scaleUpThreshold}, down ${policy.backlog.scaleDownStep} at ≤ ${policy.backlog.scaleDownThreshold} messages`;
+  const extras = [policy.cpuTargetPercent !== undefined ? `cpu ${policy.cpuTargetPercent}%` : '', policy.messageRate ? 'message rates' : ''].filter(Boolean);
+  const seconds = (ms: number) => `${ms / 1000}s`;
+  return `${policy.minReplicas}..${policy.maxReplicas} replicas, ${rule}${extras.length ? `, ${extras.join(', ')}` : ''}; cooldown up ${seconds(policy.scaleUpCooldownMs)} down ${seconds(policy.scaleDownCooldownMs)}, stabilisation ${seconds(policy.stabilizationWindowMs)}`;
+}
+
+/** The policy of a worker built without loadConfig (tests, embedders): the built-in defaults. */
+export function policyOf(worker: { minReplicas: number; maxReplicas: number; autoscale?: AutoscalePolicy }): AutoscalePolicy {
+  return (
+    worker.autoscale ?? {
+      enabled: true,
+      minReplicas: worker.minReplicas,
+      maxReplicas: worker.maxReplicas,
+      backlog: { kind: 'target-backlog', targetPerWorker: DEFAULT_AUTOSCALE.targetBacklogPerWorker },
+      scaleUpCooldownMs: DEFAULT_AUTOSCALE.scaleUpCooldownMs,
+      scaleDownCooldownMs: DEFAULT_AUTOSCALE.scaleDownCooldownMs,
+      stabilizationWindowMs: DEFAULT_AUTOSCALE.stabilizationWindowMs,
+      staleAfterMs: DEFAULT_AUTOSCALE.staleAfterMs,
+      messageRate: false,
+    }
+  );
+}

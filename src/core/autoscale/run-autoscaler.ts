@@ -1,0 +1,168 @@
+import type { Clock } from '../clock.js';
+import { serviceFilter } from '../compose-labels.js';
+import type { WorkerService } from '../config/qscale-config.js';
+import { isQscaleError, QscaleError } from '../errors.js';
+import { ignoreEvents, type EventSink } from '../events.js';
+import type { BrokerAdmin, QueueStats } from '../ports/broker.js';
+import type { ContainerEngine } from '../ports/container-engine.js';
+import type { ProjectIdentity } from '../scale/container-spec.js';
+import { liveContainers } from '../scale/plan.js';
+import { scaleService } from '../scale/scale-service.js';
+import { decide, EMPTY_HISTORY, recordDecision, recordScale, type AutoscaleHistory, type Decision, type ServiceMetrics } from './decide.js';
+import type { AutoscaleMetrics } from './metrics.js';
+import { policyOf, type AutoscalePolicy } from './policy.js';
+
+export type MetricSource = 'broker' | 'docker';
+
+/** What the loop reports; it never prints. */
+export type AutoscaleEvent =
+  | { type: 'decision'; service: string; queue: string; at: number; dryRun: boolean; decision: Decision }
+  | { type: 'scaled'; service: string; from: number; to: number; at: number; elapsedMs: number }
+  | { type: 'scale-failed'; service: string; at: number; error: string }
+  | { type: 'outage'; source: MetricSource; at: number; error: string }
+  | { type: 'recovered'; source: MetricSource; at: number };
+
+export interface AutoscalerDependencies {
+  engine: ContainerEngine;
+  /** Opens a broker admin; called again after any failure, so an outage ends with a fresh connection. */
+  openBroker(): Promise<BrokerAdmin>;
+  clock: Clock;
+  signal: AbortSignal;
+  onEvent(event: AutoscaleEvent): void;
+  /** The scale operations' own progress events. */
+  onFleetEvent?: EventSink;
+  metrics?: AutoscaleMetrics;
+}
+
+export interface AutoscalerOptions {
+  project: ProjectIdentity;
+  maxWorkersPerQueue: number;
+  workers: WorkerService[];
+  intervalMs: number;
+  /** Decide and report, never scale. */
+  dryRun?: boolean;
+  /** One poll, then return. */
+  once?: boolean;
+}
+
+interface ServiceState {
+  worker: WorkerService;
+  policy: AutoscalePolicy;
+  history: AutoscaleHistory;
+  /** The last samples obtained; their age decides whether they may still be used. */
+  metrics: ServiceMetrics;
+}
+
+/**
+ * The autoscaling loop: every interval, observe (queue statistics from the broker, live
+ * containers and CPU from Docker), decide (the pure `decide`), and execute through scaleService,
+ * whose scale-down stops workers with their grace period so they drain. An outage of either
+ * source is reported once and survived: the samples grow stale, decisions hold, and the next
+ * poll tries again. Returns when the signal aborts (or after one poll with `once`).
+ */
+export async function runAutoscaler(deps: AutoscalerDependencies, options: AutoscalerOptions): Promise<void> {
+  const states: ServiceState[] = options.workers.map((worker) => ({ worker, policy: policyOf(worker), history: EMPTY_HISTORY, metrics: {} }));
+  const down = new Set<MetricSource>();
+  const reportHealth = (source: MetricSource, error?: unknown) => {
+    const at = deps.clock.now();
+    if (error === undefined) {
+      if (down.delete(source)) deps.onEvent({ type: 'recovered', source, at });
+    } else if (!down.has(source)) {
+      down.add(source);
+      deps.onEvent({ type: 'outage', source, at, error: messageOf(error) });
+    }
+  };
+  let broker: BrokerAdmin | undefined;
+
+  try {
+    while (!deps.signal.aborted) {
+      const started = deps.clock.now();
+
+      // Observe. A failed source leaves its previous samples in place, to age.
+      try {
+        broker ??= await deps.openBroker();
+        const stats = await broker.queueStats([...new Set(states.map((state) => state.worker.queue))]);
+        const at = deps.clock.now();
+        for (const state of states) state.metrics.queue = { ...queueSample(stats.get(state.worker.queue)), at };
+        reportHealth('broker');
+      } catch (error) {
+        if (deps.signal.aborted) break;
+        reportHealth('broker', error);
+        const failed = broker;
+        broker = undefined;
+        await failed?.close().catch(() => {});
+      }
+      const dockerResults = await Promise.allSettled(states.map((state) => observeContainers(deps, options.project, state)));
+      const dockerFailure = dockerResults.find((result): result is PromiseRejectedResult => result.status === 'rejected');
+      reportHealth('docker', dockerFailure?.reason);
+
+      // Decide.
+      const now = deps.clock.now();
+      const decisions = states.map((state) => {
+        const decision = decide({ policy: state.policy, metrics: state.metrics, history: state.history, now });
+        state.history = recordDecision(state.history, decision, now, state.policy);
+        deps.metrics?.recordDecision(state.worker.name, state.worker.queue, decision);
+        deps.onEvent({ type: 'decision', service: state.worker.name, queue: state.worker.queue, at: now, dryRun: Boolean(options.dryRun), decision });
+        return decision;
+      });
+
+      // Execute.
+      if (!options.dryRun) {
+        await Promise.all(
+          states.map(async (state, index) => {
+            const decision = decisions[index];
+            if (decision.direction === 'hold' || decision.desired === null || decision.current === null) return;
+            try {
+              await scaleService(
+                { engine: deps.engine, clock: deps.clock, onEvent: deps.onFleetEvent ?? ignoreEvents, signal: deps.signal },
+                { worker: state.worker, desired: decision.desired },
+                { project: options.project, maxWorkersPerQueue: options.maxWorkersPerQueue },
+              );
+              // The cooldown counts from the decision, however long the stop's grace period took.
+              state.history = recordScale(state.history, decision.direction, now);
+              deps.metrics?.recordScale(state.worker.name, decision.direction);
+              deps.onEvent({ type: 'scaled', service: state.worker.name, from: decision.current, to: decision.desired, at: deps.clock.now(), elapsedMs: deps.clock.now() - now });
+            } catch (error) {
+              if (deps.signal.aborted || (isQscaleError(error) && error.code === 'ABORTED')) return;
+              deps.onEvent({ type: 'scale-failed', service: state.worker.name, at: deps.clock.now(), error: messageOf(error) });
+            }
+          }),
+        );
+      }
+
+      if (options.once || deps.signal.aborted) break;
+      const wait = Math.max(0, options.intervalMs - (deps.clock.now() - started));
+      try {
+        await deps.clock.sleep(wait, deps.signal);
+      } catch {
+        break;
+      }
+    }
+  } finally {
+    await broker?.close().catch(() => {});
+  }
+}
+
+async function observeContainers(deps: AutoscalerDependencies, project: ProjectIdentity, state: ServiceState): Promise<void> {
+  const observed = await deps.engine.listContainers(serviceFilter(project.name, state.worker.name));
+  const at = deps.clock.now();
+  const live = liveContainers(observed, at);
+  state.metrics.replicas = { count: live.length, at };
+  if (state.policy.cpuTargetPercent === undefined) return;
+  const running = live.filter((container) => container.state === 'running');
+  const samples = (await Promise.all(running.map((container) => deps.engine.containerStats(container.id)))).filter((sample) => sample !== undefined);
+  if (samples.length > 0) {
+    state.metrics.cpu = { percent: samples.reduce((sum, sample) => sum + sample.cpuPercent, 0) / samples.length, at: deps.clock.now() };
+  }
+}
+
+/** A queue that does not exist (yet) has nothing waiting. */
+function queueSample(stats: QueueStats | undefined): Omit<ServiceMetrics['queue'] & object, 'at'> {
+  if (!stats) return { ready: 0, unacked: 0, consumers: 0, publishRate: 0, ackRate: 0 };
+  return { ready: stats.ready, unacked: stats.unacked, consumers: stats.consumers, publishRate: stats.publishRate, ackRate: stats.ackRate };
+}
+
+function messageOf(error: unknown): string {
+  if (error instanceof QscaleError) return error.message;
+  return error instanceof Error ? error.message : String(error);
+}
