@@ -11,6 +11,8 @@ import { parseCount } from '../parse.js';
 import { describeLifecycle, LogLineRenderer } from '../render/log-lines.js';
 import { contextOf, type Runtime } from '../runtime.js';
 
+const MAX_LINE_BYTES = 16 * 1024;
+
 interface LogsOptions {
   follow?: boolean;
   tail: string;
@@ -61,7 +63,17 @@ export function logsCommand(runtime: Runtime): Command {
       await followFleetLogs(
         { source, clock, signal: runtime.signal, onEvent },
         // --json always carries the engine's time of each line.
-        { project: config.project.name, services, follow: Boolean(options.follow), tail, sinceSeconds, timestamps: Boolean(options.timestamps) || json },
+        {
+          project: config.project.name,
+          services,
+          follow: Boolean(options.follow),
+          tail,
+          sinceSeconds,
+          timestamps: Boolean(options.timestamps) || json,
+          // Docker's own message size. Output masks URL passwords with a regex that is quadratic on
+          // long unbroken words; shorter pieces keep one huge line from freezing the whole follow.
+          maxLineBytes: MAX_LINE_BYTES,
+        },
       );
     });
 }

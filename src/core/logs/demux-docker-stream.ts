@@ -4,6 +4,8 @@ export type LogStreamName = 'stdout' | 'stderr';
 export interface LogPiece {
   stream: LogStreamName;
   data: Uint8Array;
+  /** This piece starts a frame, that is one engine log message (where a timestamp goes, when asked for). */
+  frameStart?: boolean;
 }
 
 const HEADER_BYTES = 8;
@@ -22,6 +24,7 @@ export class DockerStreamDemuxer {
   private headerFill = 0;
   private payloadLeft = 0;
   private current: LogStreamName = 'stdout';
+  private atFrameStart = false;
   private raw: boolean;
 
   constructor(tty: boolean) {
@@ -45,7 +48,8 @@ export class DockerStreamDemuxer {
     while (offset < chunk.length) {
       if (this.payloadLeft > 0) {
         const take = Math.min(this.payloadLeft, chunk.length - offset);
-        pieces.push({ stream: this.current, data: chunk.subarray(offset, offset + take) });
+        pieces.push(this.atFrameStart ? { stream: this.current, data: chunk.subarray(offset, offset + take), frameStart: true } : { stream: this.current, data: chunk.subarray(offset, offset + take) });
+        this.atFrameStart = false;
         this.payloadLeft -= take;
         offset += take;
         continue;
@@ -66,6 +70,7 @@ export class DockerStreamDemuxer {
         return pieces;
       }
       this.current = stream;
+      this.atFrameStart = true;
       this.payloadLeft = new DataView(this.header.buffer, this.header.byteOffset, HEADER_BYTES).getUint32(4, false);
     }
     return pieces;

@@ -5,6 +5,7 @@ import type { ContainerSummary } from '../ports/container-engine.js';
 import { inServices, lifecycleEventOf, type LifecycleEvent } from './container-lifecycle.js';
 import { DockerStreamDemuxer, type LogStreamName } from './demux-docker-stream.js';
 import { logContainerOf, type LogContainer } from './log-container.js';
+import { FrameTimestampReader } from './frame-timestamps.js';
 import { LineSplitter } from './split-lines.js';
 
 /** What following logs reports. The core never prints; the CLI renders these. */
@@ -70,6 +71,17 @@ interface Attachment {
 }
 
 const TIMESTAMP_PREFIX = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:\d\d)) ?/;
+
+/** One stream of one container: its line splitter, its stamp reader, and the time of the line being read. */
+class StreamLines {
+  readonly splitter: LineSplitter;
+  readonly stamps = new FrameTimestampReader();
+  time?: string;
+
+  constructor(maxLineBytes?: number) {
+    this.splitter = new LineSplitter(maxLineBytes);
+  }
+}
 
 class FleetLogFollower {
   private readonly attachments = new Map<string, Attachment>();
@@ -165,29 +177,37 @@ class FleetLogFollower {
     const opened = await this.deps.source.openLogs(container.id, request, signal);
     if (!opened) return;
     const demuxer = new DockerStreamDemuxer(opened.tty);
-    const splitters: Record<LogStreamName, LineSplitter> = {
-      stdout: new LineSplitter(this.options.maxLineBytes),
-      stderr: new LineSplitter(this.options.maxLineBytes),
+    const streams = {
+      stdout: new StreamLines(this.options.maxLineBytes),
+      stderr: new StreamLines(this.options.maxLineBytes),
     };
+    // Framed messages carry their stamp at the frame start (long lines span several); a raw TTY stream only at line starts.
+    const stampsByFrame = request.timestamps && !opened.tty;
     try {
       for await (const chunk of opened.chunks) {
         for (const piece of demuxer.push(chunk)) {
-          for (const text of splitters[piece.stream].push(piece.data)) await this.emitLine(container, piece.stream, text, request.timestamps);
+          const lines = streams[piece.stream];
+          let data = piece.data;
+          if (stampsByFrame && !demuxer.fellBackToRaw) {
+            const read = lines.stamps.push(data, Boolean(piece.frameStart));
+            if (read.stamp && lines.splitter.pendingBytes === 0) lines.time = read.stamp;
+            data = read.data;
+          }
+          for (const text of lines.splitter.push(data)) await this.emitLine(container, piece.stream, text, lines.time, request.timestamps && !stampsByFrame);
         }
       }
     } finally {
       // A cut-off stream still hands over its last, unfinished lines.
       for (const stream of ['stdout', 'stderr'] as const) {
-        for (const text of splitters[stream].flush()) await this.emitLine(container, stream, text, request.timestamps);
+        for (const text of streams[stream].splitter.flush()) await this.emitLine(container, stream, text, streams[stream].time, request.timestamps && !stampsByFrame);
       }
     }
   }
 
-  private async emitLine(container: LogContainer, stream: LogStreamName, line: string, timestamps: boolean): Promise<void> {
-    if (!timestamps) return this.emit({ type: 'line', container, stream, text: line });
-    const stamp = TIMESTAMP_PREFIX.exec(line);
-    if (!stamp) return this.emit({ type: 'line', container, stream, text: line });
-    return this.emit({ type: 'line', container, stream, text: line.slice(stamp[0].length), time: stamp[1] });
+  private async emitLine(container: LogContainer, stream: LogStreamName, line: string, time: string | undefined, stampAtLineStart: boolean): Promise<void> {
+    const stamp = stampAtLineStart ? TIMESTAMP_PREFIX.exec(line) : null;
+    if (stamp) return this.emit({ type: 'line', container, stream, text: line.slice(stamp[0].length), time: stamp[1] });
+    return this.emit(time === undefined ? { type: 'line', container, stream, text: line } : { type: 'line', container, stream, text: line, time });
   }
 
   private async emit(event: LogEvent): Promise<void> {

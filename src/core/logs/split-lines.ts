@@ -12,7 +12,7 @@ export const DEFAULT_MAX_LINE_BYTES = 256 * 1024;
  */
 export class LineSplitter {
   private pending: Uint8Array[] = [];
-  private pendingBytes = 0;
+  private pendingLength = 0;
   private readonly decoder = new TextDecoder();
 
   constructor(private readonly maxLineBytes = DEFAULT_MAX_LINE_BYTES) {
@@ -29,23 +29,28 @@ export class LineSplitter {
         break;
       }
       this.keep(data.subarray(start, newline), lines);
-      lines.push(this.take(this.pendingBytes));
+      lines.push(this.take(this.pendingLength));
       start = newline + 1;
     }
     return lines;
   }
 
+  /** Bytes of a line begun but not finished. */
+  get pendingBytes(): number {
+    return this.pendingLength;
+  }
+
   /** The unfinished last line, if there is one. */
   flush(): string[] {
-    return this.pendingBytes > 0 ? [this.take(this.pendingBytes)] : [];
+    return this.pendingLength > 0 ? [this.take(this.pendingLength)] : [];
   }
 
   private keep(bytes: Uint8Array, lines: string[]): void {
     if (bytes.length === 0) return;
     // Copy: the chunk belongs to the stream and may be large; keep only what is ours.
     this.pending.push(Uint8Array.prototype.slice.call(bytes));
-    this.pendingBytes += bytes.length;
-    while (this.pendingBytes > this.maxLineBytes) lines.push(this.take(this.maxLineBytes, true));
+    this.pendingLength += bytes.length;
+    while (this.pendingLength > this.maxLineBytes) lines.push(this.take(this.maxLineBytes, true));
   }
 
   /** Removes `count` pending bytes and decodes them; a forced cut backs off to a character boundary. */
@@ -61,13 +66,13 @@ export class LineSplitter {
     const line = this.decoder.decode(all.subarray(0, end));
     const rest = all.subarray(cut);
     this.pending = rest.length > 0 ? [rest] : [];
-    this.pendingBytes = rest.length;
+    this.pendingLength = rest.length;
     return line;
   }
 
   private joined(): Uint8Array {
     if (this.pending.length === 1) return this.pending[0];
-    const all = new Uint8Array(this.pendingBytes);
+    const all = new Uint8Array(this.pendingLength);
     let offset = 0;
     for (const part of this.pending) {
       all.set(part, offset);
