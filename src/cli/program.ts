@@ -1,4 +1,5 @@
 import { Command, CommanderError } from 'commander';
+import { autoscaleCommand } from './commands/autoscale.js';
 import { downCommand } from './commands/down.js';
 import { eventsCommand } from './commands/events.js';
 import { initCommand } from './commands/init.js';
@@ -28,8 +29,11 @@ export function buildProgram(runtime: Runtime): Command {
     .option('-p, --project-name <name>', 'Compose project name (default: COMPOSE_PROJECT_NAME, the config, the folder name)')
     .option('--no-color', 'no colours (NO_COLOR is honoured too)')
     .configureOutput(output)
+    // As with docker compose, global options come before the command, so `logs -f` means follow
+    // while `qscale -f other.yml ps` names a compose file.
+    .enablePositionalOptions()
     .exitOverride();
-  const commands = [upCommand, downCommand, scaleCommand, scaleAllCommand, statusCommand, psCommand, loadTestCommand, logsCommand, eventsCommand, initCommand];
+  const commands = [upCommand, downCommand, scaleCommand, scaleAllCommand, statusCommand, psCommand, loadTestCommand, logsCommand, eventsCommand, initCommand, autoscaleCommand];
   for (const make of commands) {
     // addCommand does not pass settings down as .command() would: give each the same output.
     program.addCommand(make(runtime).configureOutput(output).exitOverride());

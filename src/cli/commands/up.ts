@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { upFleet } from '../../core/fleet/up.js';
+import { autoscaleFleet } from './autoscale.js';
 import { parseSeconds } from '../parse.js';
 import { addChangeOptions, contextOf, printOutcomes, progressFor, type ChangeOptions, type Runtime } from '../runtime.js';
 
@@ -15,5 +16,7 @@ export function upCommand(runtime: Runtime): Command {
       stopTimeoutSeconds: parseSeconds(options.timeout, '--timeout'),
     });
     printOutcomes(context, outcomes, options);
+    // system.scaling.auto_scale: keep the fleet sized to its queues until Ctrl-C.
+    if (context.config.scaling.autoScale && !options.dryRun) await autoscaleFleet(context, undefined, { json: options.json });
   });
 }
