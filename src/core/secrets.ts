@@ -1,6 +1,10 @@
-/** Masks the password of any URL in the text (amqp://user:secret@host → amqp://user:***@host). */
+/**
+ * Masks the password of any URL in the text (amqp://user:secret@host → amqp://user:***@host).
+ * The look-behind anchors the scheme at a word start: without it a long unbroken word costs
+ * quadratic time (every position starts a failed scan).
+ */
 export function maskUrlPasswords(text: string): string {
-  return text.replace(/([a-z][a-z0-9+.-]*:\/\/[^:/?#@\s]*:)([^@/\s]*)@/gi, (_match, prefix: string, password: string) =>
+  return text.replace(/(?<![a-z0-9+.-])([a-z][a-z0-9+.-]*:\/\/[^:/?#@\s]*:)([^@/\s]*)@/gi, (_match, prefix: string, password: string) =>
     password === '' ? `${prefix}@` : `${prefix}***@`,
   );
 }
