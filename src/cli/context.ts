@@ -1,7 +1,10 @@
 import type { Command } from 'commander';
 import { loadConfig, type QscaleConfig } from '../core/config/qscale-config.js';
 import type { EventSink } from '../core/events.js';
+import type { FleetBackend } from '../core/backend/fleet-backend.js';
+import { selectBackend } from '../core/backend/select-backend.js';
 import type { ContainerEngine } from '../core/ports/container-engine.js';
+import type { ContainerLogSource } from '../core/ports/container-logs.js';
 import type { ScaleDependencies } from '../core/scale/scale-service.js';
 import type { CliDependencies } from './dependencies.js';
 import { Output } from './output.js';
@@ -17,7 +20,7 @@ export interface GlobalOptions {
 export class CommandContext {
   readonly out: Output;
   private loadedConfig?: QscaleConfig;
-  private createdEngine?: ContainerEngine;
+  private createdEngine?: ContainerEngine & ContainerLogSource;
 
   constructor(
     readonly deps: CliDependencies,
@@ -43,12 +46,17 @@ export class CommandContext {
     return this.loadedConfig;
   }
 
-  get engine(): ContainerEngine {
+  get engine(): ContainerEngine & ContainerLogSource {
     this.createdEngine ??= this.deps.createEngine();
     return this.createdEngine;
   }
 
   scaleDependencies(onEvent: EventSink): ScaleDependencies {
     return { engine: this.engine, clock: this.deps.clock, onEvent, signal: this.signal };
+  }
+
+  /** The platform the fleet runs on (Compose or Swarm); `onEvent` receives its progress. */
+  backend(onEvent: EventSink = () => {}): Promise<FleetBackend> {
+    return selectBackend(this.config, { engine: this.engine, clock: this.deps.clock, onEvent, signal: this.signal });
   }
 }

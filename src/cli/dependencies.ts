@@ -3,6 +3,7 @@ import { openBrokerAdmin } from '../adapters/rabbitmq/broker-admin.js';
 import { systemClock, type Clock } from '../core/clock.js';
 import type { BrokerAdmin } from '../core/ports/broker.js';
 import type { ContainerEngine } from '../core/ports/container-engine.js';
+import type { ContainerLogSource } from '../core/ports/container-logs.js';
 
 export interface OutputStream {
   write(text: string): unknown;
@@ -17,7 +18,7 @@ export interface CliDependencies {
   stdout: OutputStream;
   stderr: OutputStream;
   clock: Clock;
-  createEngine(): ContainerEngine;
+  createEngine(): ContainerEngine & ContainerLogSource;
   /** liveCounts: ready and consumer counts from AMQP even when the (lagging) management API answers. */
   openBroker(url: string, managementUrl?: string, options?: { liveCounts?: boolean }): Promise<BrokerAdmin>;
 }

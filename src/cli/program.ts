@@ -36,7 +36,8 @@ export function buildProgram(runtime: Runtime): Command {
   const commands = [upCommand, downCommand, scaleCommand, scaleAllCommand, statusCommand, psCommand, loadTestCommand, logsCommand, eventsCommand, initCommand, autoscaleCommand];
   for (const make of commands) {
     // addCommand does not pass settings down as .command() would: give each the same output.
-    program.addCommand(make(runtime).configureOutput(output).exitOverride());
+    // --no-color is global, yet users type it after the command too (`qscale logs --no-color`).
+    program.addCommand(make(runtime).option('--no-color', 'no colours').configureOutput(output).exitOverride());
   }
   return program;
 }

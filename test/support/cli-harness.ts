@@ -2,6 +2,7 @@ import { main } from '../../src/cli/main.js';
 import type { CliDependencies } from '../../src/cli/dependencies.js';
 import type { BrokerAdmin, QueueStats } from '../../src/core/ports/broker.js';
 import type { ContainerEngine } from '../../src/core/ports/container-engine.js';
+import type { ContainerLogSource } from '../../src/core/ports/container-logs.js';
 
 export class CapturedStream {
   text = '';
@@ -28,7 +29,7 @@ export interface RunResult {
 }
 
 /** Runs the CLI in-process, the core's clients replaced by fakes. */
-export async function runCli(args: string[], options: { cwd: string; engine: ContainerEngine; openBroker?: CliDependencies['openBroker']; env?: NodeJS.ProcessEnv; now?: number }): Promise<RunResult> {
+export async function runCli(args: string[], options: { cwd: string; engine: ContainerEngine & ContainerLogSource; openBroker?: CliDependencies['openBroker']; env?: NodeJS.ProcessEnv; now?: number }): Promise<RunResult> {
   const stdout = new CapturedStream();
   const stderr = new CapturedStream();
   const now = options.now ?? 1_700_000_000_000;

@@ -6,6 +6,7 @@ import {
   type ContainerState,
   type NetworkSpec,
 } from '../../src/core/ports/container-engine.js';
+import type { ContainerEvent, ContainerLogSource } from '../../src/core/ports/container-logs.js';
 
 interface FakeContainer extends ContainerDetails {
   spec?: ContainerSpec;
@@ -16,7 +17,7 @@ interface FakeContainer extends ContainerDetails {
  * unique (409 → NameConflictError), label filters select, stopping a stopped container succeeds.
  * `calls` records every mutating call in order, for assertions.
  */
-export class FakeEngine implements ContainerEngine {
+export class FakeEngine implements ContainerEngine, ContainerLogSource {
   readonly endpoint = 'fake://engine';
   readonly containers = new Map<string, FakeContainer>();
   readonly networks = new Map<string, NetworkSpec>();
@@ -120,6 +121,15 @@ export class FakeEngine implements ContainerEngine {
   async containerStats(id: string) {
     const container = this.containers.get(id);
     return container && { cpuPercent: container.state === 'running' ? (this.cpuPercentOf?.(container.name) ?? 0) : 0 };
+  }
+
+  /** Log streams are not modelled here (test/unit/logs has its own fake source): no container has logs. */
+  async openLogs(): Promise<undefined> {
+    return undefined;
+  }
+
+  async *containerEvents(_filters: string[], _options: { sinceSeconds?: number }, signal: AbortSignal): AsyncIterable<ContainerEvent> {
+    if (!signal.aborted) await new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }));
   }
 
   names(state?: ContainerState): string[] {

@@ -2,7 +2,7 @@ import { Command } from 'commander';
 import { watchLifecycle } from '../../core/logs/container-lifecycle.js';
 import { renderLifecycle } from '../render/log-lines.js';
 import { contextOf, type Runtime } from '../runtime.js';
-import { checkServices, logSourceOf } from './logs.js';
+import { checkServices } from './logs.js';
 
 export function eventsCommand(runtime: Runtime): Command {
   return new Command('events')
@@ -13,7 +13,7 @@ export function eventsCommand(runtime: Runtime): Command {
       const context = contextOf(runtime, self);
       const { config } = context;
       checkServices(config, services);
-      const source = logSourceOf(context.engine);
+      const source = context.engine;
       await watchLifecycle(source, { project: config.project.name, services }, runtime.signal, (event) => {
         context.out.line(renderLifecycle(context.out.color, event, Boolean(options.json)));
       });

@@ -2,16 +2,12 @@ import { once } from 'node:events';
 import { Command } from 'commander';
 import type { QscaleConfig } from '../../core/config/qscale-config.js';
 import { parseDurationMs } from '../../core/duration.js';
-import { QscaleError, usageError } from '../../core/errors.js';
-import { followFleetLogs, type LogEvent } from '../../core/logs/follow-fleet-logs.js';
-import { isContainerLogSource, type ContainerLogSource } from '../../core/ports/container-logs.js';
-import type { ContainerEngine } from '../../core/ports/container-engine.js';
+import { usageError } from '../../core/errors.js';
+import type { LogEvent } from '../../core/logs/follow-fleet-logs.js';
 import type { OutputStream } from '../dependencies.js';
 import { parseCount } from '../parse.js';
 import { describeLifecycle, LogLineRenderer } from '../render/log-lines.js';
 import { contextOf, type Runtime } from '../runtime.js';
-
-const MAX_LINE_BYTES = 16 * 1024;
 
 interface LogsOptions {
   follow?: boolean;
@@ -37,7 +33,6 @@ export function logsCommand(runtime: Runtime): Command {
       const sinceSeconds = options.since === undefined ? undefined : parseSince(options.since, clock.now());
       const { config } = context;
       checkServices(config, services);
-      const source = logSourceOf(context.engine);
       const json = Boolean(options.json);
       const renderer = new LogLineRenderer(context.out.color, { timestamps: Boolean(options.timestamps), json });
       const onEvent = (event: LogEvent): Promise<void> | undefined => {
@@ -60,20 +55,17 @@ export function logsCommand(runtime: Runtime): Command {
             return undefined;
         }
       };
-      await followFleetLogs(
-        { source, clock, signal: runtime.signal, onEvent },
+      const backend = await context.backend();
+      await backend.followLogs(
         // --json always carries the engine's time of each line.
         {
-          project: config.project.name,
           services,
           follow: Boolean(options.follow),
           tail,
           sinceSeconds,
           timestamps: Boolean(options.timestamps) || json,
-          // Docker's own message size. Output masks URL passwords with a regex that is quadratic on
-          // long unbroken words; shorter pieces keep one huge line from freezing the whole follow.
-          maxLineBytes: MAX_LINE_BYTES,
         },
+        onEvent,
       );
     });
 }
@@ -83,10 +75,6 @@ export function checkServices(config: QscaleConfig, services: string[]): void {
   if (unknown) throw usageError(`unknown service "${unknown}" (not in ${config.compose.file})`);
 }
 
-export function logSourceOf(engine: ContainerEngine): ContainerLogSource {
-  if (!isContainerLogSource(engine)) throw new QscaleError('DOCKER_FAILED', `the engine at ${engine.endpoint} cannot stream logs or events`);
-  return engine;
-}
 
 /** Compose's wording, so operators' habits and greps carry over. */
 function exitedText(exitCode: number | undefined): string {

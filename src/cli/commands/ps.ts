@@ -1,12 +1,11 @@
 import { Command } from 'commander';
-import { collectContainers } from '../../core/fleet/collect-ps.js';
 import { usageError } from '../../core/errors.js';
-import { renderContainers } from '../render/tables.js';
+import { renderReplicas } from '../render/tables.js';
 import { contextOf, type Runtime } from '../runtime.js';
 
 export function psCommand(runtime: Runtime): Command {
   return new Command('ps')
-    .description("list the project's containers, whoever created them")
+    .description("list the project's replicas (containers, or Swarm tasks), whoever created them")
     .argument('[service...]', 'only these services')
     .option('--json', 'print the rows as JSON')
     .action(async (services: string[], options: { json?: boolean }, self: Command) => {
@@ -14,8 +13,8 @@ export function psCommand(runtime: Runtime): Command {
       const { config } = context;
       const unknown = services.find((service) => !config.compose.services.has(service));
       if (unknown) throw usageError(`unknown service "${unknown}" (not in ${config.compose.file})`);
-      const rows = await collectContainers(context.engine, config.project.name, runtime.deps.clock, services);
+      const rows = await (await context.backend()).replicas(services);
       if (options.json) context.out.json(rows);
-      else context.out.line(renderContainers(context.out, rows));
+      else context.out.line(renderReplicas(context.out, rows));
     });
 }

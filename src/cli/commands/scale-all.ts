@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import { assertScalingEnabled, scaleServices } from '../../core/scale/scale-service.js';
+import { assertScalingEnabled } from '../../core/scale/scale-service.js';
 import { parseCount, parseSeconds } from '../parse.js';
 import { addChangeOptions, contextOf, printOutcomes, progressFor, type ChangeOptions, type Runtime } from '../runtime.js';
 
@@ -13,10 +13,10 @@ export function scaleAllCommand(runtime: Runtime): Command {
     const stopTimeoutSeconds = parseSeconds(options.timeout, '--timeout');
     const { config } = context;
     assertScalingEnabled(config.scaling, config.configFile);
-    const outcomes = await scaleServices(
-      context.scaleDependencies(progressFor(context, options)),
+    const backend = await context.backend(progressFor(context, options));
+    const outcomes = await backend.scale(
       config.workers.map((worker) => ({ worker, desired, stopTimeoutSeconds })),
-      { project: config.project, maxWorkersPerQueue: config.scaling.maxWorkersPerQueue, dryRun: options.dryRun },
+      { dryRun: options.dryRun },
     );
     printOutcomes(context, outcomes, options);
   });

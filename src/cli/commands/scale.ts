@@ -1,6 +1,6 @@
 import { Command } from 'commander';
 import { findWorker } from '../../core/config/qscale-config.js';
-import { assertScalingEnabled, scaleService } from '../../core/scale/scale-service.js';
+import { assertScalingEnabled } from '../../core/scale/scale-service.js';
 import { parseCount, parseSeconds } from '../parse.js';
 import { addChangeOptions, contextOf, printOutcomes, progressFor, type ChangeOptions, type Runtime } from '../runtime.js';
 
@@ -16,11 +16,8 @@ export function scaleCommand(runtime: Runtime): Command {
     const { config } = context;
     const worker = findWorker(config, service);
     assertScalingEnabled(config.scaling, config.configFile);
-    const outcome = await scaleService(
-      context.scaleDependencies(progressFor(context, options)),
-      { worker, desired, stopTimeoutSeconds },
-      { project: config.project, maxWorkersPerQueue: config.scaling.maxWorkersPerQueue, dryRun: options.dryRun },
-    );
-    printOutcomes(context, [outcome], options);
+    const backend = await context.backend(progressFor(context, options));
+    const outcomes = await backend.scale([{ worker, desired, stopTimeoutSeconds }], { dryRun: options.dryRun });
+    printOutcomes(context, outcomes, options);
   });
 }

@@ -14,8 +14,8 @@ export function statusCommand(runtime: Runtime): Command {
       const context = contextOf(runtime, self);
       const { config } = context;
       const { deps } = runtime;
-      const collect = () =>
-        collectStatus(context.engine, () => deps.openBroker(config.broker.url, config.broker.managementUrl), config, maskUrlPasswords(config.broker.url));
+      const backend = await context.backend();
+      const collect = () => collectStatus(backend, () => deps.openBroker(config.broker.url, config.broker.managementUrl), maskUrlPasswords(config.broker.url));
       if (!options.watch) {
         const status = await collect();
         if (options.json) context.out.json(status);

@@ -1,5 +1,4 @@
 import { Command } from 'commander';
-import { upFleet } from '../../core/fleet/up.js';
 import { autoscaleFleet } from './autoscale.js';
 import { parseSeconds } from '../parse.js';
 import { addChangeOptions, contextOf, printOutcomes, progressFor, type ChangeOptions, type Runtime } from '../runtime.js';
@@ -10,7 +9,8 @@ export function upCommand(runtime: Runtime): Command {
     .option('--reset', 'restore every service to its initial_replicas, even one scaled by hand');
   return addChangeOptions(command).action(async (options: ChangeOptions & { reset?: boolean }, self: Command) => {
     const context = contextOf(runtime, self);
-    const outcomes = await upFleet(context.scaleDependencies(progressFor(context, options)), context.config, {
+    const backend = await context.backend(progressFor(context, options));
+    const outcomes = await backend.up({
       reset: options.reset,
       dryRun: options.dryRun,
       stopTimeoutSeconds: parseSeconds(options.timeout, '--timeout'),

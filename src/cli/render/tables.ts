@@ -1,6 +1,6 @@
 import Table from 'cli-table3';
 import { formatDuration } from '../../core/duration.js';
-import type { ContainerRow } from '../../core/fleet/collect-ps.js';
+import type { ReplicaRow } from '../../core/backend/fleet-backend.js';
 import type { FleetStatus } from '../../core/fleet/collect-status.js';
 import type { Output } from '../output.js';
 
@@ -12,13 +12,29 @@ function table(out: Output, head: string[]): Table.Table {
   });
 }
 
-export function renderContainers(out: Output, rows: ContainerRow[]): string {
+const FAILED_STATES = new Set(['exited', 'dead', 'failed', 'rejected', 'orphaned']);
+
+/** One row per replica; Swarm's node, desired state and task error appear when there are any. */
+export function renderReplicas(out: Output, rows: ReplicaRow[]): string {
   const { color } = out;
-  const output = table(out, ['NAME', 'SERVICE', '#', 'STATE', 'HEALTH', 'UPTIME', 'STATUS']);
+  const onNodes = rows.some((row) => row.node !== null);
+  const withErrors = rows.some((row) => row.error);
+  const head = ['NAME', 'SERVICE', '#', ...(onNodes ? ['NODE', 'DESIRED'] : []), 'STATE', 'HEALTH', 'UPTIME', 'STATUS', ...(withErrors ? ['ERROR'] : [])];
+  const output = table(out, head);
   for (const row of rows) {
-    const state = row.state === 'running' ? color.green(row.state) : row.state === 'exited' || row.state === 'dead' ? color.red(row.state) : color.yellow(row.state);
+    const state = row.state === 'running' ? color.green(row.state) : FAILED_STATES.has(row.state) ? color.red(row.state) : color.yellow(row.state);
     const health = row.health === 'healthy' ? color.green(row.health) : row.health === 'unhealthy' ? color.red(row.health) : (row.health ?? '-');
-    output.push([row.name, row.service, row.number ?? '-', state, health, row.uptimeMs === null ? '-' : formatDuration(row.uptimeMs), row.status]);
+    output.push([
+      row.name,
+      row.service,
+      row.number ?? '-',
+      ...(onNodes ? [row.node ?? '-', row.desiredState ?? '-'] : []),
+      state,
+      health,
+      row.uptimeMs === null ? '-' : formatDuration(row.uptimeMs),
+      row.status,
+      ...(withErrors ? [row.error ? color.red(row.error) : ''] : []),
+    ]);
   }
   return rows.length === 0 ? 'no containers' : output.toString();
 }

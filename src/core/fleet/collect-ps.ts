@@ -1,31 +1,17 @@
 import { LABEL, projectFilter } from '../compose-labels.js';
 import type { Clock } from '../clock.js';
-import type { ContainerEngine, ContainerHealth, ContainerState } from '../ports/container-engine.js';
-
-export interface ContainerRow {
-  name: string;
-  service: string;
-  number: number | null;
-  state: ContainerState;
-  status: string;
-  health: ContainerHealth | null;
-  image: string;
-  startedAt: string | null;
-  uptimeMs: number | null;
-  exitCode: number | null;
-  /** Created by Compose itself, or by qscale. */
-  createdBy: 'qscale' | 'compose';
-}
+import type { ReplicaRow } from '../backend/fleet-backend.js';
+import type { ContainerEngine } from '../ports/container-engine.js';
 
 /** One row per container of the project, whoever created it, ordered by service and number. */
-export async function collectContainers(engine: ContainerEngine, project: string, clock: Clock, services?: string[]): Promise<ContainerRow[]> {
+export async function collectContainers(engine: ContainerEngine, project: string, clock: Clock, services?: readonly string[]): Promise<ReplicaRow[]> {
   const listed = await engine.listContainers(projectFilter(project));
   const selected = services?.length ? listed.filter((container) => services.includes(container.labels[LABEL.service])) : listed;
   const details = await Promise.all(selected.map(async (container) => ({ listed: container, detail: await engine.inspectContainer(container.id) })));
   const now = clock.now();
   return details
     .filter((entry): entry is { listed: (typeof selected)[number]; detail: NonNullable<typeof entry.detail> } => entry.detail !== undefined)
-    .map(({ listed: { status }, detail }): ContainerRow => {
+    .map(({ listed: { status }, detail }): ReplicaRow => {
       const number = Number.parseInt(detail.labels[LABEL.containerNumber] ?? '', 10);
       const running = detail.state === 'running' && detail.startedAt !== undefined;
       return {
@@ -33,12 +19,15 @@ export async function collectContainers(engine: ContainerEngine, project: string
         service: detail.labels[LABEL.service] ?? '',
         number: Number.isInteger(number) ? number : null,
         state: detail.state,
+        desiredState: null,
         status,
         health: detail.health ?? null,
         image: detail.image,
+        node: null,
         startedAt: detail.startedAt ? new Date(detail.startedAt).toISOString() : null,
         uptimeMs: running ? Math.max(0, now - detail.startedAt!) : null,
         exitCode: detail.state === 'exited' || detail.state === 'dead' ? (detail.exitCode ?? null) : null,
+        error: null,
         createdBy: detail.labels[LABEL.specHash] ? 'qscale' : 'compose',
       };
     })

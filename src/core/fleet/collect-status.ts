@@ -1,6 +1,4 @@
-import { LABEL, projectFilter } from '../compose-labels.js';
-import type { QscaleConfig } from '../config/qscale-config.js';
-import type { ContainerEngine } from '../ports/container-engine.js';
+import type { FleetBackend } from '../backend/fleet-backend.js';
 import type { BrokerAdmin, QueueStats } from '../ports/broker.js';
 import { deadLetterQueueOf } from '../../../templates/worker/src/protocol.js';
 
@@ -22,32 +20,31 @@ export interface ServiceStatus {
 
 export interface FleetStatus {
   project: string;
+  backend: FleetBackend['kind'];
   services: ServiceStatus[];
   broker: { endpoint: string; reachable: boolean; error?: string };
 }
 
-/** Docker's view of every worker service, and the broker's view of its queue when it answers. */
-export async function collectStatus(engine: ContainerEngine, openBroker: () => Promise<BrokerAdmin>, config: QscaleConfig, endpoint: string): Promise<FleetStatus> {
+/** The backend's view of every worker service, and the broker's view of its queue when it answers. */
+export async function collectStatus(backend: FleetBackend, openBroker: () => Promise<BrokerAdmin>, endpoint: string): Promise<FleetStatus> {
+  const { config } = backend;
   const queues = config.workers.flatMap((worker) => [worker.queue, deadLetterQueueOf(worker.queue)]);
-  const [containers, brokerResult] = await Promise.all([engine.listContainers(projectFilter(config.project.name)), readQueues(openBroker, queues)]);
+  const [counts, brokerResult] = await Promise.all([backend.replicaCounts(), readQueues(openBroker, queues)]);
   const services = config.workers.map((worker): ServiceStatus => {
-    const own = containers.filter((container) => container.labels[LABEL.service] === worker.name);
-    const running = own.filter((container) => container.state === 'running');
+    const count = counts.get(worker.name) ?? { running: 0, desired: 0, healthy: 0, unhealthy: 0 };
     return {
       service: worker.name,
       queue: worker.queue,
-      running: running.length,
-      desired: own.length,
+      ...count,
       min: worker.minReplicas,
       max: Math.min(worker.maxReplicas, config.scaling.maxWorkersPerQueue),
-      healthy: running.filter((container) => container.health === 'healthy').length,
-      unhealthy: running.filter((container) => container.health === 'unhealthy').length,
       broker: brokerResult.stats?.get(worker.queue) ?? null,
       deadLettered: brokerResult.stats?.get(deadLetterQueueOf(worker.queue))?.ready ?? null,
     };
   });
   return {
     project: config.project.name,
+    backend: backend.kind,
     services,
     broker: { endpoint, reachable: brokerResult.stats !== undefined, error: brokerResult.error },
   };

@@ -41,8 +41,3 @@ export interface ContainerLogSource extends Pick<ContainerEngine, 'listContainer
    */
   containerEvents(labelFilters: string[], options: { sinceSeconds?: number }, signal: AbortSignal): AsyncIterable<ContainerEvent>;
 }
-
-export function isContainerLogSource(engine: object): engine is ContainerLogSource {
-  const candidate = engine as Partial<ContainerLogSource>;
-  return typeof candidate.openLogs === 'function' && typeof candidate.containerEvents === 'function' && typeof candidate.listContainers === 'function';
-}
