@@ -207,7 +207,8 @@ function backlogCandidate(policy: AutoscalePolicy, backlog: number, queue: Queue
     return { rule: 'threshold', replicas, reason: `${detail} ≥ scale_up_threshold ${rule.scaleUpThreshold}: +${rule.scaleUpStep} → ${replicas}` };
   }
   if (backlog <= rule.scaleDownThreshold) {
-    const replicas = Math.max(current - rule.scaleDownStep, 0);
+    // Waiting messages keep at least one worker, however low the threshold.
+    const replicas = Math.max(current - rule.scaleDownStep, backlog > 0 ? 1 : 0);
     return { rule: 'threshold', replicas, reason: `${detail} ≤ scale_down_threshold ${rule.scaleDownThreshold}: -${rule.scaleDownStep} → ${replicas}` };
   }
   // Between the thresholds nothing changes, except that waiting messages need at least one worker.

@@ -1,0 +1,111 @@
+import { describe, expect, it } from 'vitest';
+import { loadConfig } from '../../../src/core/config/qscale-config.js';
+import { QscaleError } from '../../../src/core/errors.js';
+import { SIMPLE_COMPOSE, writeProject } from '../../support/fixtures.js';
+
+/** A config whose lines are easy to count: `system` is line 1, the worker's autoscale keys start on line 11. */
+function config(globalBlock: string, workerBlock: string, broker = '') {
+  return `system:
+  scaling:
+    autoscale:
+${globalBlock}
+workers:
+  worker-a:
+    queue: task_a
+    min_replicas: 1
+    max_replicas: 6
+    autoscale:
+${workerBlock}
+${broker}`;
+}
+
+const load = (text: string) => loadConfig({ cwd: writeProject({ 'test-config.yml': text, 'docker-compose.yml': SIMPLE_COMPOSE }), env: {} });
+
+function messageOf(text: string): string {
+  try {
+    load(text);
+  } catch (error) {
+    expect(error).toBeInstanceOf(QscaleError);
+    expect((error as QscaleError).exitCode).toBe(2);
+    return (error as QscaleError).message;
+  }
+  throw new Error('expected a configuration error');
+}
+
+describe('autoscale policy in test-config.yml', () => {
+  it('merges built-in defaults, the global block and the worker block', () => {
+    const [worker] = load(config('      cooldown: 20s\n      stabilization_window: 2m\n      cpu_target_percent: 70', '      target_backlog_per_worker: 25\n      scale_down_cooldown: 1m')).workers;
+    expect(worker.autoscale).toEqual({
+      enabled: true,
+      minReplicas: 1,
+      maxReplicas: 6,
+      backlog: { kind: 'target-backlog', targetPerWorker: 25 },
+      scaleUpCooldownMs: 20_000,
+      scaleDownCooldownMs: 60_000,
+      stabilizationWindowMs: 120_000,
+      staleAfterMs: 10_000,
+      cpuTargetPercent: 70,
+      messageRate: false,
+    });
+  });
+
+  it('takes threshold mode whole from the block that names it, steps from either', () => {
+    const [worker] = load(config('      scale_up_threshold: 100\n      scale_down_threshold: 5\n      scale_up_step: 3', '      scale_down_step: 2')).workers;
+    expect(worker.autoscale?.backlog).toEqual({ kind: 'threshold', scaleUpThreshold: 100, scaleDownThreshold: 5, scaleUpStep: 3, scaleDownStep: 2 });
+  });
+
+  it('defaults to 10 messages per worker without any block', () => {
+    const [worker] = load('workers:\n  worker-a:\n    queue: task_a\n').workers;
+    expect(worker.autoscale).toMatchObject({ backlog: { kind: 'target-backlog', targetPerWorker: 10 }, scaleUpCooldownMs: 10_000, scaleDownCooldownMs: 30_000, stabilizationWindowMs: 60_000 });
+  });
+
+  it.each([
+    [
+      'both modes in one block',
+      config('      enabled: true', '      target_backlog_per_worker: 5\n      scale_up_threshold: 50\n      scale_down_threshold: 5'),
+      'test-config.yml: workers.worker-a.autoscale.target_backlog_per_worker: set either target_backlog_per_worker or scale_up_threshold/scale_down_threshold, not both (line 11)',
+    ],
+    [
+      'a threshold without its pair',
+      config('      scale_up_threshold: 50', '      enabled: true'),
+      'test-config.yml: system.scaling.autoscale.scale_up_threshold: needs scale_down_threshold beside it (line 4)',
+    ],
+    [
+      'thresholds the wrong way round',
+      config('      enabled: true', '      scale_up_threshold: 10\n      scale_down_threshold: 10'),
+      'test-config.yml: workers.worker-a.autoscale.scale_down_threshold: 10 must be below scale_up_threshold (10) (line 12)',
+    ],
+    [
+      'a bad duration',
+      config('      cooldown: soon', '      enabled: true'),
+      'test-config.yml: system.scaling.autoscale.cooldown: expected a duration such as 30s, 1m or 500ms, got "soon" (line 4)',
+    ],
+    [
+      'an unknown key',
+      config('      enabled: true', '      target_backlog: 5'),
+      'test-config.yml: workers.worker-a.autoscale.target_backlog: unknown key "target_backlog" (line 11)',
+    ],
+    [
+      'a wrong type',
+      config('      enabled: true', '      target_backlog_per_worker: many'),
+      'test-config.yml: workers.worker-a.autoscale.target_backlog_per_worker: expected number, got "many" (line 11)',
+    ],
+    [
+      'a non-positive target',
+      config('      enabled: true', '      target_backlog_per_worker: 0'),
+      'test-config.yml: workers.worker-a.autoscale.target_backlog_per_worker: Too small: expected number to be >0 (line 11)',
+    ],
+    [
+      'message rates without the management API',
+      config('      enabled: true', '      message_rate: true'),
+      'test-config.yml: workers.worker-a.autoscale.message_rate: needs broker.management_url: message rates come from the RabbitMQ management API (line 11)',
+    ],
+  ])('refuses %s with file, path and line', (_name, text, message) => {
+    expect(messageOf(text)).toBe(message);
+  });
+
+  it('accepts message rates with the management API', () => {
+    const [worker] = load(config('      enabled: true', '      message_rate: true', 'broker:\n  management_url: http://127.0.0.1:15672\n')).workers;
+    expect(worker.autoscale?.messageRate).toBe(true);
+  });
+});

@@ -1,0 +1,163 @@
+import { describe, expect, it } from 'vitest';
+import { decide, EMPTY_HISTORY, recordDecision, recordScale, type AutoscaleHistory, type ServiceMetrics } from '../../../src/core/autoscale/decide.js';
+import type { AutoscalePolicy } from '../../../src/core/autoscale/policy.js';
+
+const NOW = 1_700_000_000_000;
+
+function policy(overrides: Partial<AutoscalePolicy> = {}): AutoscalePolicy {
+  return {
+    enabled: true,
+    minReplicas: 1,
+    maxReplicas: 10,
+    backlog: { kind: 'target-backlog', targetPerWorker: 10 },
+    scaleUpCooldownMs: 10_000,
+    scaleDownCooldownMs: 30_000,
+    stabilizationWindowMs: 60_000,
+    staleAfterMs: 10_000,
+    messageRate: false,
+    ...overrides,
+  };
+}
+
+const thresholds = { backlog: { kind: 'threshold', scaleUpThreshold: 100, scaleDownThreshold: 10, scaleUpStep: 2, scaleDownStep: 1 } } as const;
+
+/** `current` live replicas and a queue with `ready` messages, both observed now. */
+function metrics(current: number, ready: number, queue: Partial<NonNullable<ServiceMetrics['queue']>> = {}, extra: ServiceMetrics = {}): ServiceMetrics {
+  return { replicas: { count: current, at: NOW }, queue: { ready, unacked: 0, consumers: current, at: NOW, ...queue }, ...extra };
+}
+
+const ago = (ms: number) => NOW - ms;
+
+interface Row {
+  name: string;
+  policy?: Partial<AutoscalePolicy>;
+  metrics: ServiceMetrics;
+  history?: Partial<AutoscaleHistory>;
+  expected: { desired: number | null; direction: string; rule: string; cooldown?: { up: number; down: number } };
+}
+
+const rows: Row[] = [
+  // HPA formula
+  { name: 'target: ceil(45 / 10) = 5', metrics: metrics(2, 45), expected: { desired: 5, direction: 'up', rule: 'target-backlog' } },
+  { name: 'target: unacked counts as backlog', metrics: metrics(2, 20, { unacked: 25 }), expected: { desired: 5, direction: 'up', rule: 'target-backlog' } },
+  { name: 'target: exactly at target holds', metrics: metrics(3, 30), expected: { desired: 3, direction: 'hold', rule: 'target-backlog' } },
+  { name: 'target: capped at max', metrics: metrics(2, 500), expected: { desired: 10, direction: 'up', rule: 'max-replicas' } },
+  { name: 'target: raised to min', metrics: metrics(3, 0), expected: { desired: 1, direction: 'down', rule: 'min-replicas' } },
+  { name: 'target: to zero when min is 0', policy: { minReplicas: 0 }, metrics: metrics(2, 0), expected: { desired: 0, direction: 'down', rule: 'target-backlog' } },
+  // thresholds
+  { name: 'threshold: at scale_up_threshold adds the step', policy: thresholds, metrics: metrics(2, 100), expected: { desired: 4, direction: 'up', rule: 'threshold' } },
+  { name: 'threshold: at scale_down_threshold removes the step', policy: thresholds, metrics: metrics(4, 10), expected: { desired: 3, direction: 'down', rule: 'threshold' } },
+  { name: 'threshold: between holds', policy: thresholds, metrics: metrics(4, 50), expected: { desired: 4, direction: 'hold', rule: 'threshold' } },
+  { name: 'threshold: from zero, waiting messages get one worker', policy: { ...thresholds, minReplicas: 0 }, metrics: metrics(0, 3), expected: { desired: 1, direction: 'up', rule: 'threshold' } },
+  { name: 'threshold: a non-empty queue keeps one worker', policy: { ...thresholds, minReplicas: 0 }, metrics: metrics(1, 3), expected: { desired: 1, direction: 'hold', rule: 'threshold' } },
+  { name: 'threshold: an empty queue may go to zero', policy: { ...thresholds, minReplicas: 0 }, metrics: metrics(1, 0), expected: { desired: 0, direction: 'down', rule: 'threshold' } },
+  { name: 'threshold: the step stops at max', policy: { ...thresholds, maxReplicas: 5 }, metrics: metrics(4, 400), expected: { desired: 5, direction: 'up', rule: 'max-replicas' } },
+  // cooldowns
+  {
+    name: 'up cooldown: 4 s after a scale-up, 6 s left',
+    metrics: metrics(2, 45),
+    history: { lastScaleUpAt: ago(4_000) },
+    expected: { desired: 2, direction: 'hold', rule: 'cooldown', cooldown: { up: 6_000, down: 26_000 } },
+  },
+  { name: 'up cooldown: elapsed exactly', metrics: metrics(2, 45), history: { lastScaleUpAt: ago(10_000) }, expected: { desired: 5, direction: 'up', rule: 'target-backlog' } },
+  { name: 'up cooldown: a scale-down does not delay a scale-up', metrics: metrics(2, 45), history: { lastScaleDownAt: ago(1_000) }, expected: { desired: 5, direction: 'up', rule: 'target-backlog' } },
+  {
+    name: 'down cooldown: counts from the last scale-up too',
+    metrics: metrics(5, 0),
+    history: { lastScaleUpAt: ago(20_000) },
+    expected: { desired: 5, direction: 'hold', rule: 'cooldown', cooldown: { up: 0, down: 10_000 } },
+  },
+  { name: 'down cooldown: and from the last scale-down', metrics: metrics(5, 0), history: { lastScaleDownAt: ago(29_999) }, expected: { desired: 5, direction: 'hold', rule: 'cooldown', cooldown: { up: 0, down: 1 } } },
+  { name: 'down cooldown: elapsed', metrics: metrics(5, 0), history: { lastScaleUpAt: ago(30_000) }, expected: { desired: 1, direction: 'down', rule: 'min-replicas' } },
+  // stabilisation window
+  {
+    name: 'window: down only to the highest recent recommendation',
+    metrics: metrics(5, 0),
+    history: { recommendations: [{ at: ago(50_000), replicas: 4 }, { at: ago(20_000), replicas: 2 }] },
+    expected: { desired: 4, direction: 'down', rule: 'stabilization' },
+  },
+  { name: 'window: a recent recommendation of the current count holds', metrics: metrics(5, 0), history: { recommendations: [{ at: ago(10_000), replicas: 5 }] }, expected: { desired: 5, direction: 'hold', rule: 'stabilization' } },
+  { name: 'window: recommendations older than the window are forgotten', metrics: metrics(5, 0), history: { recommendations: [{ at: ago(60_000), replicas: 5 }] }, expected: { desired: 1, direction: 'down', rule: 'min-replicas' } },
+  { name: 'window: never delays a scale-up', metrics: metrics(2, 45), history: { recommendations: [{ at: ago(1_000), replicas: 1 }] }, expected: { desired: 5, direction: 'up', rule: 'target-backlog' } },
+  // limits
+  { name: 'below min: back to min at once, cooldown or not', policy: { minReplicas: 2 }, metrics: metrics(0, 0), history: { lastScaleUpAt: ago(1) }, expected: { desired: 2, direction: 'up', rule: 'min-replicas' } },
+  { name: 'above max: back to max at once', policy: { maxReplicas: 4 }, metrics: metrics(6, 100), history: { lastScaleUpAt: ago(1) }, expected: { desired: 4, direction: 'down', rule: 'max-replicas' } },
+  // stale or missing data
+  { name: 'stale queue statistics hold', metrics: metrics(2, 45, { at: ago(10_001) }), expected: { desired: 2, direction: 'hold', rule: 'stale' } },
+  { name: 'queue statistics exactly stale_after old are still fresh', metrics: metrics(2, 45, { at: ago(10_000) }), expected: { desired: 5, direction: 'up', rule: 'target-backlog' } },
+  { name: 'no queue statistics hold', metrics: { replicas: { count: 2, at: NOW } }, expected: { desired: 2, direction: 'hold', rule: 'stale' } },
+  { name: 'stale container count holds', metrics: { ...metrics(2, 45), replicas: { count: 2, at: ago(11_000) } }, expected: { desired: 2, direction: 'hold', rule: 'stale' } },
+  { name: 'no container count: nothing known', metrics: { queue: { ready: 45, consumers: 0, at: NOW } }, expected: { desired: null, direction: 'hold', rule: 'stale' } },
+  // CPU
+  { name: 'cpu: ceil(2 × 100 / 50) = 4 beats the backlog', policy: { cpuTargetPercent: 50 }, metrics: metrics(2, 0, {}, { cpu: { percent: 100, at: NOW } }), expected: { desired: 4, direction: 'up', rule: 'cpu' } },
+  { name: 'cpu: within 10 % of the target holds', policy: { cpuTargetPercent: 50 }, metrics: metrics(2, 0, {}, { cpu: { percent: 54, at: NOW } }), expected: { desired: 2, direction: 'hold', rule: 'cpu' } },
+  { name: 'cpu: the backlog wins when it asks for more', policy: { cpuTargetPercent: 50 }, metrics: metrics(2, 80, {}, { cpu: { percent: 60, at: NOW } }), expected: { desired: 8, direction: 'up', rule: 'target-backlog' } },
+  { name: 'cpu: stale CPU holds', policy: { cpuTargetPercent: 50 }, metrics: metrics(2, 80, {}, { cpu: { percent: 60, at: ago(20_000) } }), expected: { desired: 2, direction: 'hold', rule: 'stale' } },
+  { name: 'cpu: no containers, no CPU needed', policy: { cpuTargetPercent: 50, minReplicas: 0 }, metrics: metrics(0, 0), expected: { desired: 0, direction: 'hold', rule: 'target-backlog' } },
+  // message rates
+  { name: 'rate: publish 3× the ack rate triples', policy: { messageRate: true }, metrics: metrics(2, 0, { publishRate: 30, ackRate: 10 }), expected: { desired: 6, direction: 'up', rule: 'message-rate' } },
+  { name: 'rate: balanced rates hold', policy: { messageRate: true }, metrics: metrics(2, 0, { publishRate: 10.5, ackRate: 10 }), expected: { desired: 2, direction: 'hold', rule: 'message-rate' } },
+  { name: 'rate: nothing acked yet, the backlog decides', policy: { messageRate: true }, metrics: metrics(2, 45, { publishRate: 30, ackRate: 0 }), expected: { desired: 5, direction: 'up', rule: 'target-backlog' } },
+  { name: 'rate: no rates hold', policy: { messageRate: true }, metrics: metrics(2, 45), expected: { desired: 2, direction: 'hold', rule: 'stale' } },
+];
+
+describe('decide', () => {
+  it.each(rows)('$name', (row) => {
+    const decision = decide({ policy: policy(row.policy), metrics: row.metrics, history: { ...EMPTY_HISTORY, ...row.history }, now: NOW });
+    expect({ desired: decision.desired, direction: decision.direction, rule: decision.rule }).toEqual({
+      desired: row.expected.desired,
+      direction: row.expected.direction,
+      rule: row.expected.rule,
+    });
+    if (row.expected.cooldown) expect(decision.cooldownRemainingMs).toEqual(row.expected.cooldown);
+  });
+
+  it('explains itself with its inputs', () => {
+    const decision = decide({ policy: policy(), metrics: metrics(2, 20, { unacked: 25, publishRate: 12, ackRate: 4 }), history: EMPTY_HISTORY, now: NOW });
+    expect(decision).toEqual({
+      current: 2,
+      recommendation: 5,
+      desired: 5,
+      direction: 'up',
+      rule: 'target-backlog',
+      reason: 'backlog 45 (ready 20 + unacked 25) / target 10 per worker → 5',
+      cooldownRemainingMs: { up: 0, down: 0 },
+      inputs: { backlog: 45, ready: 20, unacked: 25, consumers: 2, publishRate: 12, ackRate: 4, cpuPercent: undefined, metricsAgeMs: 0 },
+    });
+  });
+
+  it('says why it holds on stale data and how old the data is', () => {
+    const decision = decide({ policy: policy(), metrics: metrics(2, 45, { at: ago(12_500) }), history: EMPTY_HISTORY, now: NOW });
+    expect(decision.reason).toBe('hold: queue statistics from the broker is 12.5s old (stale after 10.0s)');
+    expect(decision.recommendation).toBeNull();
+  });
+
+  it('says how long a cooldown has left', () => {
+    const decision = decide({ policy: policy(), metrics: metrics(2, 45), history: { ...EMPTY_HISTORY, lastScaleUpAt: ago(4_000) }, now: NOW });
+    expect(decision.reason).toBe('backlog 45 (ready 45 + unacked 0) / target 10 per worker → 5; scale-up waits 6.0s more (scale_up_cooldown)');
+  });
+});
+
+describe('history', () => {
+  it('keeps recommendations within the window and forgets the rest', () => {
+    const p = policy({ stabilizationWindowMs: 10_000 });
+    let history: AutoscaleHistory = { recommendations: [{ at: ago(10_000), replicas: 9 }, { at: ago(5_000), replicas: 3 }] };
+    const decision = decide({ policy: p, metrics: metrics(3, 70), history, now: NOW });
+    history = recordDecision(history, decision, NOW, p);
+    expect(history.recommendations).toEqual([
+      { at: ago(5_000), replicas: 3 },
+      { at: NOW, replicas: 7 },
+    ]);
+  });
+
+  it('records nothing for a hold on stale data', () => {
+    const p = policy();
+    const decision = decide({ policy: p, metrics: {}, history: EMPTY_HISTORY, now: NOW });
+    expect(recordDecision(EMPTY_HISTORY, decision, NOW, p).recommendations).toEqual([]);
+  });
+
+  it('remembers when it last scaled each way', () => {
+    const history = recordScale(recordScale(EMPTY_HISTORY, 'up', 1), 'down', 2);
+    expect(recordScale(history, 'hold', 3)).toEqual({ recommendations: [], lastScaleUpAt: 1, lastScaleDownAt: 2 });
+  });
+});

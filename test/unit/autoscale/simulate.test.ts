@@ -1,0 +1,94 @@
+import { describe, expect, it } from 'vitest';
+import type { AutoscalePolicy } from '../../../src/core/autoscale/policy.js';
+import { arrivalsBetween, parseTrace, serviceRateFromLoadTest, simulate } from '../../../src/core/autoscale/simulate.js';
+import { QscaleError } from '../../../src/core/errors.js';
+
+const policy: AutoscalePolicy = {
+  enabled: true,
+  minReplicas: 1,
+  maxReplicas: 4,
+  backlog: { kind: 'target-backlog', targetPerWorker: 10 },
+  scaleUpCooldownMs: 0,
+  scaleDownCooldownMs: 0,
+  stabilizationWindowMs: 0,
+  staleAfterMs: 10_000,
+  messageRate: false,
+};
+
+// 10 tasks/s for 4 s, then nothing until 10 s. One worker does 5/s.
+const trace = parseTrace('time,rate\n0,10\n4,0\n10,0\n', 'small.csv');
+const base = { policy, trace, serviceRatePerWorker: 5, startupDelayMs: 2_000, intervalMs: 2_000, initialReplicas: 1, latencyTargetMs: 3_000 };
+
+describe('simulate', () => {
+  it('replays a small trace step by step, as worked out by hand', () => {
+    // t=0: backlog 0 → ceil(0/10)=0, min 1: hold. 20 arrive, 1 worker does 10 → 10 left. Latency 1/5 = 0.2 s.
+    // t=2: backlog 10 → 1: hold. 20 arrive, 10 done → 20. Latency 10/5 + 0.2 = 2.2 s.
+    // t=4: backlog 20 → 2: up; the new worker starts at t=6. Latency 20/5 + 0.2 = 4.2 s > 3 s. Nothing arrives, 10 done → 10.
+    // t=6: backlog 10 → 1: down (window 0); the new worker goes before it did anything. 10 done → 0. Latency 2.2 s.
+    // t=8: backlog 0: hold at min.
+    const result = simulate(base);
+    expect(result.steps).toEqual([
+      { timeS: 0, arrivalRate: 10, replicas: 1, active: 1, backlog: 0, latencyS: 0.2, direction: 'hold', rule: 'min-replicas' },
+      { timeS: 2, arrivalRate: 10, replicas: 1, active: 1, backlog: 10, latencyS: 2.2, direction: 'hold', rule: 'target-backlog' },
+      { timeS: 4, arrivalRate: 0, replicas: 2, active: 1, backlog: 20, latencyS: 4.2, direction: 'up', rule: 'target-backlog' },
+      { timeS: 6, arrivalRate: 0, replicas: 1, active: 1, backlog: 10, latencyS: 2.2, direction: 'down', rule: 'target-backlog' },
+      { timeS: 8, arrivalRate: 0, replicas: 1, active: 1, backlog: 0, latencyS: 0.2, direction: 'hold', rule: 'min-replicas' },
+    ]);
+    // Worker-seconds: 1+1+2+1+1 replicas × 2 s = 12. Over the latency target: the step at t=4, 2 s.
+    expect(result.totals).toEqual({
+      durationS: 10,
+      arrived: 40,
+      processed: 40,
+      finalBacklog: 0,
+      peakBacklog: 20,
+      peakReplicas: 2,
+      workerSeconds: 12,
+      timeOverLatencyTargetS: 2,
+      scaleUps: 1,
+      scaleDowns: 1,
+    });
+  });
+
+  it('lets a worker that starts within a step work the rest of it', () => {
+    // Start-up 1 s: the worker added at t=4 works [5, 6): 5 more tasks, so 5 are left at t=6 (latency 5/5 + 0.2).
+    const result = simulate({ ...base, startupDelayMs: 1_000 });
+    expect(result.steps[3]).toEqual({ timeS: 6, arrivalRate: 0, replicas: 1, active: 1, backlog: 5, latencyS: 1.2, direction: 'down', rule: 'target-backlog' });
+    expect(result.totals.processed).toBe(40);
+  });
+
+  it('counts no worker consuming a backlog as over the target, with no latency', () => {
+    const result = simulate({ ...base, policy: { ...policy, minReplicas: 0 }, initialReplicas: 0, startupDelayMs: 4_000 });
+    // t=0: empty, 0 workers. t=2: 20 waiting, no worker: latency unknown; one is started (ready at t=6).
+    expect(result.steps.slice(0, 2).map((step) => [step.timeS, step.replicas, step.active, step.backlog, step.latencyS])).toEqual([
+      [0, 0, 0, 0, 0.2],
+      [2, 2, 0, 20, null],
+    ]);
+    expect(result.totals.timeOverLatencyTargetS).toBeGreaterThanOrEqual(2);
+  });
+
+  it('is deterministic', () => {
+    expect(simulate(base)).toEqual(simulate(base));
+  });
+});
+
+describe('traces', () => {
+  it('integrates a step-shaped rate', () => {
+    expect(arrivalsBetween(trace, 3, 5)).toBe(10);
+    expect(arrivalsBetween(trace, 0, 10)).toBe(40);
+  });
+
+  it.each([
+    ['0,1\n0,2\n', 'bad.csv: line 2: time 0 does not come after 0'],
+    ['0,1\n5,-1\n', 'bad.csv: line 2: rate must be a number of tasks per second ≥ 0, got "-1"'],
+    ['0,1\nsoon,2\n', 'bad.csv: line 2: time must be a number of seconds ≥ 0, got "soon"'],
+    ['0,1\n', 'bad.csv: a trace needs at least two lines "seconds,tasks_per_second" (the last marks the end)'],
+  ])('refuses %j', (text, message) => {
+    expect(() => parseTrace(text, 'bad.csv')).toThrow(new QscaleError('USAGE', message));
+  });
+
+  it('reads a service rate from a load-test result', () => {
+    const result = { schema: 'qscale.load-test/v1', queues: [{ queue: 'tasks', throughput: 30, workers: { a: {}, b: {}, c: {} } }] };
+    expect(serviceRateFromLoadTest(result, 'tasks', 'r.json')).toBe(10);
+    expect(() => serviceRateFromLoadTest({ schema: 'other' }, 'tasks', 'r.json')).toThrow('r.json: not a qscale load-test result');
+  });
+});
