@@ -67,6 +67,7 @@ test-unit: node_modules/.package-lock.json
 	npx vitest run --project unit
 
 test: setup build
+	npm run --silent typecheck
 	npx vitest run
 
 bench: setup build

@@ -137,7 +137,7 @@ export class FakeLogSource implements ContainerLogSource {
 
   event(action: string, id: string, extra: Record<string, string> = {}, time = 0): void {
     const container = this.containers.get(id);
-    const attributes = { ...(container?.summary.labels ?? {}), name: container?.summary.name ?? '', ...extra };
+    const attributes: Record<string, string> = { ...(container?.summary.labels ?? {}), name: container?.summary.name ?? '', ...extra };
     for (const subscription of this.subscriptions) {
       const matches = subscription.filters.every((filter) => {
         const [key, value] = filter.split('=');

@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events';
 import { afterEach, describe, expect, it } from 'vitest';
 import { main } from '../../../src/cli/main.js';
 import type { CliDependencies } from '../../../src/cli/dependencies.js';
+import type { ContainerLogSource } from '../../../src/core/ports/container-logs.js';
 import type { ContainerEngine } from '../../../src/core/ports/container-engine.js';
 import { encodeDockerFrame } from '../../../src/core/logs/demux-docker-stream.js';
 import { CapturedStream } from '../../support/cli-harness.js';
@@ -40,7 +41,7 @@ function run(args: string[], source: FakeLogSource, stdout: { write(text: string
     stdout,
     stderr,
     clock,
-    createEngine: () => source as unknown as ContainerEngine,
+    createEngine: () => source as unknown as ContainerEngine & ContainerLogSource,
     openBroker: async () => {
       throw new Error('logs needs no broker');
     },
