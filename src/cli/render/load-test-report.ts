@@ -124,7 +124,8 @@ export function loadTestProgressView(out: Output, stderr: OutputStream, mode: 'b
       }
       if (event.type === 'phase') {
         if (event.phase === 'done') stop();
-        else if (mode === 'plain' || event.phase !== 'publishing') out.info(`${event.runId}: ${event.phase}`);
+        // On a terminal the bar says it all; a line written under it would break it.
+        else if (mode === 'plain') out.info(`${event.runId}: ${event.phase}`);
         return;
       }
       const p = event.progress;
