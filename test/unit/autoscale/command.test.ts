@@ -5,7 +5,8 @@ import { AutoscaleMetrics, serveMetrics } from '../../../src/core/autoscale/metr
 import { decide, EMPTY_HISTORY } from '../../../src/core/autoscale/decide.js';
 import { policyOf } from '../../../src/core/autoscale/policy.js';
 import { LABEL } from '../../../src/core/compose-labels.js';
-import { FakeBrokerAdmin, runCli } from '../../support/cli-harness.js';
+import { main } from '../../../src/cli/main.js';
+import { CapturedStream, FakeBrokerAdmin, runCli } from '../../support/cli-harness.js';
 import { FakeEngine } from '../../support/fake-engine.js';
 import { SIMPLE_COMPOSE, writeProject } from '../../support/fixtures.js';
 
@@ -94,6 +95,35 @@ describe('qscale autoscale', () => {
     const refused = await runCli(['autoscale', '--once'], { cwd, engine, openBroker, now: NOW });
     expect(refused).toMatchObject({ code: 2, stderr: 'error: scaling is disabled (test-config.yml: system.scaling.enabled is false); nothing changed\n' });
     expect((await runCli(['autoscale', '--once', '--dry-run'], { cwd, engine, openBroker, now: NOW })).code).toBe(0);
+  });
+});
+
+describe('qscale up with system.scaling.auto_scale', () => {
+  async function up(autoScale: boolean) {
+    const { engine, openBroker } = setup();
+    const cwd = writeProject({ 'test-config.yml': `system:\n  scaling:\n    auto_scale: ${autoScale}\n${CONFIG}`, 'docker-compose.yml': SIMPLE_COMPOSE });
+    const controller = new AbortController();
+    const stdout = new CapturedStream();
+    const stderr = new CapturedStream();
+    let now = NOW;
+    // The autoscaler's first sleep stands for the user's Ctrl-C.
+    const clock = { now: () => now, sleep: async (ms: number) => ((now += ms), controller.abort()) };
+    const code = await main(['node', 'qscale', '--no-color', 'up'], { env: {}, cwd, stdout, stderr, clock, createEngine: () => engine, openBroker }, controller.signal);
+    return { code, stdout: stdout.text, stderr: stderr.text, engine };
+  }
+
+  it('starts the fleet, then autoscales until Ctrl-C', async () => {
+    const result = await up(true);
+    expect(result.code).toBe(130);
+    expect(result.stdout).toContain('worker-a 1 → 4      target-backlog: backlog 35');
+    expect(result.engine.names('running')).toEqual(['demo-worker-a-1', 'demo-worker-a-2', 'demo-worker-a-3', 'demo-worker-a-4', 'demo-worker-b-1']);
+  });
+
+  it('only starts the fleet when auto_scale is false', async () => {
+    const result = await up(false);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toBe('');
+    expect(result.engine.names('running')).toEqual(['demo-worker-a-1', 'demo-worker-b-1']);
   });
 });
 
