@@ -1,7 +1,10 @@
 import { DockerEngine } from '../adapters/docker/docker-engine.js';
+import { randomBytes } from 'node:crypto';
 import { openBrokerAdmin } from '../adapters/rabbitmq/broker-admin.js';
+import { openTaskBroker } from '../adapters/rabbitmq/task-broker.js';
 import { systemClock, type Clock } from '../core/clock.js';
 import type { BrokerAdmin } from '../core/ports/broker.js';
+import type { TaskBroker } from '../core/ports/task-broker.js';
 import type { ContainerEngine } from '../core/ports/container-engine.js';
 import type { ContainerLogSource } from '../core/ports/container-logs.js';
 
@@ -21,6 +24,10 @@ export interface CliDependencies {
   createEngine(): ContainerEngine & ContainerLogSource;
   /** liveCounts: ready and consumer counts from AMQP even when the (lagging) management API answers. */
   openBroker(url: string, managementUrl?: string, options?: { liveCounts?: boolean }): Promise<BrokerAdmin>;
+  /** The load test's publisher and collector. */
+  openTaskBroker(url: string): Promise<TaskBroker>;
+  /** Names a load-test run (its results queue, its report). */
+  newRunId(): string;
 }
 
 export function realDependencies(): CliDependencies {
@@ -32,5 +39,7 @@ export function realDependencies(): CliDependencies {
     clock: systemClock,
     createEngine: () => new DockerEngine(process.env),
     openBroker: openBrokerAdmin,
+    openTaskBroker,
+    newRunId: () => `lt-${randomBytes(4).toString('hex')}`,
   };
 }

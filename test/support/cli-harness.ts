@@ -28,12 +28,32 @@ export interface RunResult {
   stderr: string;
 }
 
+/** Dependencies for tests: each outside client throws unless the test gives a fake for it. */
+export function testDependencies(given: Partial<CliDependencies> & Pick<CliDependencies, 'cwd'>): CliDependencies {
+  const absent = (what: string) => async () => {
+    throw new Error(`this test has no ${what}`);
+  };
+  return {
+    env: {},
+    stdout: new CapturedStream(),
+    stderr: new CapturedStream(),
+    clock: { now: () => 1_700_000_000_000, sleep: async () => {} },
+    createEngine: () => {
+      throw new Error('this test has no container engine');
+    },
+    openBroker: absent('broker admin'),
+    openTaskBroker: absent('task broker'),
+    newRunId: () => 'run1',
+    ...given,
+  };
+}
+
 /** Runs the CLI in-process, the core's clients replaced by fakes. */
 export async function runCli(args: string[], options: { cwd: string; engine: ContainerEngine & ContainerLogSource; openBroker?: CliDependencies['openBroker']; env?: NodeJS.ProcessEnv; now?: number }): Promise<RunResult> {
   const stdout = new CapturedStream();
   const stderr = new CapturedStream();
   const now = options.now ?? 1_700_000_000_000;
-  const deps: CliDependencies = {
+  const deps = testDependencies({
     env: options.env ?? {},
     cwd: options.cwd,
     stdout,
@@ -41,7 +61,7 @@ export async function runCli(args: string[], options: { cwd: string; engine: Con
     clock: { now: () => now, sleep: async () => {} },
     createEngine: () => options.engine,
     openBroker: options.openBroker ?? (async () => new FakeBrokerAdmin(new Map())),
-  };
+  });
   const code = await main(['node', 'qscale', ...args], deps, new AbortController().signal);
   return { code, stdout: stdout.text, stderr: stderr.text };
 }

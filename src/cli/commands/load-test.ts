@@ -1,8 +1,6 @@
-import { randomBytes } from 'node:crypto';
 import { accessSync, constants, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Command } from 'commander';
-import { openTaskBroker } from '../../adapters/rabbitmq/task-broker.js';
 import { QscaleError, usageError } from '../../core/errors.js';
 import { asLoadTestResult, compareResults } from '../../core/load-test/compare.js';
 import { parseLoadTestFlags, type LoadTestFlags } from '../../core/load-test/options.js';
@@ -10,31 +8,15 @@ import type { LoadTestResult, ScaleStepsResult } from '../../core/load-test/repo
 import { DEFAULT_MAX_UNCONFIRMED, runLoadTest, type LoadTestPlan } from '../../core/load-test/run-load-test.js';
 import { runScaleSteps } from '../../core/load-test/scale-steps.js';
 import { describeThreshold } from '../../core/load-test/thresholds.js';
-import type { TaskBroker } from '../../core/ports/task-broker.js';
-import type { CliDependencies } from '../dependencies.js';
 import { loadTestProgressView, renderComparison, renderLoadTestReport, renderScaleSteps } from '../render/load-test-report.js';
 import { progressRenderer } from '../render/progress.js';
 import { contextOf, type Runtime } from '../runtime.js';
-
-/** What load-test needs beyond the shared dependencies; tests pass fakes, else the real ones. */
-export interface LoadTestCliDependencies {
-  openTaskBroker(url: string): Promise<TaskBroker>;
-  newRunId(): string;
-}
 
 interface LoadTestOptions extends LoadTestFlags {
   json?: boolean;
   out?: string;
   compare?: string[];
   quiet?: boolean;
-}
-
-function loadTestDependencies(deps: CliDependencies): LoadTestCliDependencies {
-  const extra = deps as CliDependencies & Partial<LoadTestCliDependencies>;
-  return {
-    openTaskBroker: extra.openTaskBroker ?? openTaskBroker,
-    newRunId: extra.newRunId ?? (() => `lt-${randomBytes(4).toString('hex')}`),
-  };
 }
 
 export function loadTestCommand(runtime: Runtime): Command {
@@ -63,7 +45,6 @@ export function loadTestCommand(runtime: Runtime): Command {
       const context = contextOf(runtime, self);
       const { out } = context;
       const { deps, signal } = runtime;
-      const extra = loadTestDependencies(deps);
 
       if (options.compare) {
         if (options.compare.length !== 2) throw usageError(`--compare: needs exactly two files, got ${options.compare.length}`);
@@ -81,7 +62,7 @@ export function loadTestCommand(runtime: Runtime): Command {
       if (request.scaleSteps && services.length === 0) throw usageError('--scale-steps: no worker service consumes the chosen queues');
       if (options.out) checkWritable(deps.cwd, options.out);
 
-      const runId = extra.newRunId();
+      const runId = deps.newRunId();
       const plan: LoadTestPlan = {
         runId,
         queues: request.queues,
@@ -99,15 +80,15 @@ export function loadTestCommand(runtime: Runtime): Command {
 
       const mode = options.quiet ? 'quiet' : deps.stderr.isTTY ? 'bar' : 'plain';
       const view = loadTestProgressView(out, deps.stderr, mode, () => deps.clock.now());
-      const broker = await extra.openTaskBroker(config.broker.url);
+      const broker = await deps.openTaskBroker(config.broker.url);
       let result: LoadTestResult | ScaleStepsResult;
       try {
         const base = { broker, clock: deps.clock, signal, onEvent: view.onEvent };
         if (request.scaleSteps) {
           result = await runScaleSteps(
-            { ...base, onStep: view.onStep, scale: context.scaleDependencies(progressRenderer(out, options.quiet ? 'quiet' : 'normal')) },
+            { ...base, onStep: view.onStep, backend: await context.backend(progressRenderer(out, options.quiet ? 'quiet' : 'normal')) },
             plan,
-            { steps: request.scaleSteps, services, project: config.project, maxWorkersPerQueue: config.scaling.maxWorkersPerQueue, consumersTimeoutMs: 60_000 },
+            { steps: request.scaleSteps, services, consumersTimeoutMs: 60_000 },
           );
         } else {
           result = await runLoadTest(base, plan);

@@ -1,7 +1,6 @@
 import type { WorkerService } from '../config/qscale-config.js';
 import { QscaleError, throwIfAborted } from '../errors.js';
-import type { ProjectIdentity } from '../scale/container-spec.js';
-import { scaleServices, type ScaleDependencies } from '../scale/scale-service.js';
+import type { FleetBackend } from '../backend/fleet-backend.js';
 import { SCALE_STEPS_SCHEMA, scalingEfficiency, type LoadTestResult, type ScaleStepsResult } from './report.js';
 import { runLoadTest, type LoadTestDependencies, type LoadTestPlan } from './run-load-test.js';
 
@@ -9,8 +8,6 @@ export interface ScaleStepsOptions {
   steps: number[];
   /** The services consuming the plan's queues; each is scaled to the step's count. */
   services: WorkerService[];
-  project: ProjectIdentity;
-  maxWorkersPerQueue: number;
   /** How long to wait for the queues' consumer counts to match a step. */
   consumersTimeoutMs: number;
   pollIntervalMs?: number;
@@ -25,19 +22,14 @@ export type ScaleStepEvent =
  * consumers, run the load test. Restores the replica counts found at the start, also on failure.
  */
 export async function runScaleSteps(
-  deps: LoadTestDependencies & { scale: ScaleDependencies; onStep?: (event: ScaleStepEvent) => void },
+  deps: LoadTestDependencies & { backend: Pick<FleetBackend, 'scale'>; onStep?: (event: ScaleStepEvent) => void },
   plan: LoadTestPlan,
   options: ScaleStepsOptions,
 ): Promise<ScaleStepsResult> {
   const onStep = deps.onStep ?? (() => {});
   const steps: Array<{ workers: number; result: LoadTestResult }> = [];
   let original: Record<string, number> | undefined;
-  const scaleTo = (count: (service: WorkerService) => number) =>
-    scaleServices(
-      deps.scale,
-      options.services.map((worker) => ({ worker, desired: count(worker) })),
-      { project: options.project, maxWorkersPerQueue: options.maxWorkersPerQueue },
-    );
+  const scaleTo = (count: (service: WorkerService) => number) => deps.backend.scale(options.services.map((worker) => ({ worker, desired: count(worker) })));
   try {
     for (const workers of options.steps) {
       throwIfAborted(deps.signal);

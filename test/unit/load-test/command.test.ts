@@ -4,7 +4,6 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { main } from '../../../src/cli/main.js';
 import type { CliDependencies } from '../../../src/cli/dependencies.js';
-import type { LoadTestCliDependencies } from '../../../src/cli/commands/load-test.js';
 import { FakeEngine } from '../../support/fake-engine.js';
 import { CapturedStream } from '../../support/cli-harness.js';
 import { SIMPLE_COMPOSE, SIMPLE_CONFIG, writeProject } from '../../support/fixtures.js';
@@ -34,7 +33,7 @@ function project(config = SIMPLE_CONFIG, brokerOptions: Partial<FakeTaskBrokerOp
 async function run(setup: Setup, args: string[]) {
   const stdout = new CapturedStream();
   const stderr = new CapturedStream();
-  const deps: CliDependencies & LoadTestCliDependencies = {
+  const deps: CliDependencies = {
     env: {},
     cwd: setup.cwd,
     stdout,

@@ -5,7 +5,7 @@ import type { CliDependencies } from '../../../src/cli/dependencies.js';
 import type { ContainerLogSource } from '../../../src/core/ports/container-logs.js';
 import type { ContainerEngine } from '../../../src/core/ports/container-engine.js';
 import { encodeDockerFrame } from '../../../src/core/logs/demux-docker-stream.js';
-import { CapturedStream } from '../../support/cli-harness.js';
+import { CapturedStream, testDependencies } from '../../support/cli-harness.js';
 import { SIMPLE_COMPOSE, SIMPLE_CONFIG, writeProject } from '../../support/fixtures.js';
 import { FakeClock, FakeLogSource, settle } from './fakes.js';
 
@@ -35,7 +35,7 @@ function run(args: string[], source: FakeLogSource, stdout: { write(text: string
   const controller = new AbortController();
   controllers.push(controller);
   const clock = new FakeClock(NOW);
-  const deps: CliDependencies = {
+  const deps: CliDependencies = testDependencies({
     env: {},
     cwd: writeProject({ 'docker-compose.yml': SIMPLE_COMPOSE, 'test-config.yml': SIMPLE_CONFIG }),
     stdout,
@@ -45,7 +45,7 @@ function run(args: string[], source: FakeLogSource, stdout: { write(text: string
     openBroker: async () => {
       throw new Error('logs needs no broker');
     },
-  };
+  });
   const exit = main(['node', 'qscale', ...args], deps, controller.signal);
   return { exit, stdout, stderr, controller, clock };
 }
