@@ -6,7 +6,7 @@ import { decide, EMPTY_HISTORY } from '../../../src/core/autoscale/decide.js';
 import { policyOf } from '../../../src/core/autoscale/policy.js';
 import { LABEL } from '../../../src/core/compose-labels.js';
 import { main } from '../../../src/cli/main.js';
-import { CapturedStream, FakeBrokerAdmin, runCli } from '../../support/cli-harness.js';
+import { CapturedStream, FakeBrokerAdmin, runCli, testDependencies } from '../../support/cli-harness.js';
 import { FakeEngine } from '../../support/fake-engine.js';
 import { SIMPLE_COMPOSE, writeProject } from '../../support/fixtures.js';
 
@@ -108,7 +108,7 @@ describe('qscale up with system.scaling.auto_scale', () => {
     let now = NOW;
     // The autoscaler's first sleep stands for the user's Ctrl-C.
     const clock = { now: () => now, sleep: async (ms: number) => ((now += ms), controller.abort()) };
-    const code = await main(['node', 'qscale', '--no-color', 'up'], { env: {}, cwd, stdout, stderr, clock, createEngine: () => engine, openBroker }, controller.signal);
+    const code = await main(['node', 'qscale', '--no-color', 'up'], testDependencies({ cwd, stdout, stderr, clock, createEngine: () => engine, openBroker }), controller.signal);
     return { code, stdout: stdout.text, stderr: stderr.text, engine };
   }
 
