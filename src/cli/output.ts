@@ -23,6 +23,14 @@ export class Output {
     return Boolean(stdout.isTTY) && env.TERM !== 'dumb';
   }
 
+  /**
+   * The progress stream (stderr), for a progress-bar library that draws on it itself. Only
+   * counts are drawn there, never text that could hold a secret.
+   */
+  get progressStream(): OutputStream {
+    return this.stderr;
+  }
+
   get columns(): number {
     return this.stdout.columns ?? 120;
   }

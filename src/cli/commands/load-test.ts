@@ -78,8 +78,8 @@ export function loadTestCommand(runtime: Runtime): Command {
         thresholds: request.thresholds,
       };
 
-      const mode = options.quiet ? 'quiet' : deps.stderr.isTTY ? 'bar' : 'plain';
-      const view = loadTestProgressView(out, deps.stderr, mode, () => deps.clock.now());
+      const mode = options.quiet ? 'quiet' : out.progressStream.isTTY ? 'bar' : 'plain';
+      const view = loadTestProgressView(out, mode, () => deps.clock.now());
       const broker = await deps.openTaskBroker(config.broker.url);
       let result: LoadTestResult | ScaleStepsResult;
       try {

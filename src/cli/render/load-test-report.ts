@@ -7,7 +7,6 @@ import type { LoadTestResult, ScaleStepsResult } from '../../core/load-test/repo
 import type { LoadTestEvent } from '../../core/load-test/run-load-test.js';
 import type { ScaleStepEvent } from '../../core/load-test/scale-steps.js';
 import { describeThreshold } from '../../core/load-test/thresholds.js';
-import type { OutputStream } from '../dependencies.js';
 import type { Output } from '../output.js';
 
 function table(out: Output, head: string[]): Table.Table {
@@ -100,7 +99,7 @@ export interface LoadTestProgressView {
  * Progress on stderr: a cli-progress bar on a terminal (completed/sent, rate, ETA), else a plain
  * line at most every `plainIntervalMs`. Quiet prints nothing.
  */
-export function loadTestProgressView(out: Output, stderr: OutputStream, mode: 'bar' | 'plain' | 'quiet', now: () => number, plainIntervalMs = 2000): LoadTestProgressView {
+export function loadTestProgressView(out: Output, mode: 'bar' | 'plain' | 'quiet', now: () => number, plainIntervalMs = 2000): LoadTestProgressView {
   let bar: cliProgress.SingleBar | undefined;
   let lastPlainAt = -Infinity;
   const stop = () => {
@@ -134,7 +133,7 @@ export function loadTestProgressView(out: Output, stderr: OutputStream, mode: 'b
         if (!bar) {
           bar = new cliProgress.SingleBar(
             {
-              stream: stderr as unknown as NodeJS.WritableStream,
+              stream: out.progressStream as unknown as NodeJS.WritableStream,
               format: ' {bar} {value}/{total} completed · sent {sent} · {rate} tasks/s · failed {failed} · dup {duplicates} · ETA {eta_formatted}',
               hideCursor: true,
               clearOnComplete: false,
