@@ -57,6 +57,7 @@ export class CommandContext {
 
   /** The platform the fleet runs on (Compose or Swarm); `onEvent` receives its progress. */
   backend(onEvent: EventSink = () => {}): Promise<FleetBackend> {
-    return selectBackend(this.config, { engine: this.engine, clock: this.deps.clock, onEvent, signal: this.signal });
+    const swarm = this.deps.createSwarm?.(this.engine);
+    return selectBackend(this.config, { engine: this.engine, swarm, clock: this.deps.clock, onEvent, signal: this.signal });
   }
 }

@@ -7,6 +7,8 @@ import type { BrokerAdmin } from '../core/ports/broker.js';
 import type { TaskBroker } from '../core/ports/task-broker.js';
 import type { ContainerEngine } from '../core/ports/container-engine.js';
 import type { ContainerLogSource } from '../core/ports/container-logs.js';
+import type { SwarmApi } from '../core/ports/swarm.js';
+import { DockerSwarmApi } from '../adapters/docker/swarm-api.js';
 
 export interface OutputStream {
   write(text: string): unknown;
@@ -28,6 +30,8 @@ export interface CliDependencies {
   openTaskBroker(url: string): Promise<TaskBroker>;
   /** Names a load-test run (its results queue, its report). */
   newRunId(): string;
+  /** The Swarm API of the same engine (client); absent, only the Compose backend can run. */
+  createSwarm?(engine: ContainerEngine): SwarmApi | undefined;
 }
 
 export function realDependencies(): CliDependencies {
@@ -41,5 +45,6 @@ export function realDependencies(): CliDependencies {
     openBroker: openBrokerAdmin,
     openTaskBroker,
     newRunId: () => `lt-${randomBytes(4).toString('hex')}`,
+    createSwarm: (engine) => (engine instanceof DockerEngine ? new DockerSwarmApi(engine.docker, engine.endpoint) : undefined),
   };
 }

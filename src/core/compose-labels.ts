@@ -36,3 +36,21 @@ export function projectFilter(project: string): string[] {
 export function serviceFilter(project: string, service: string): string[] {
   return [...projectFilter(project), `${LABEL.service}=${service}`];
 }
+
+/** The labels `docker stack deploy` puts on a stack's services and task containers; qscale's Swarm services carry them too. */
+export const STACK_LABEL = {
+  namespace: 'com.docker.stack.namespace',
+  image: 'com.docker.stack.image',
+} as const;
+
+/** The attribute a Swarm service's log messages name their task by (with `details`). */
+export const SWARM_TASK_ID_ATTRIBUTE = 'com.docker.swarm.task.id';
+
+/** `docker stack`'s service name: <project>_<service>. */
+export function stackServiceName(project: string, service: string): string {
+  return `${project}_${service}`;
+}
+
+export function stackFilter(project: string): string[] {
+  return [`${STACK_LABEL.namespace}=${project}`];
+}

@@ -1,5 +1,6 @@
 import type { EventSink, FleetEvent } from '../../core/events.js';
 import { describePlan } from '../../core/scale/plan.js';
+import { describeServiceChange } from '../../core/swarm/plan-service-change.js';
 import type { Output } from '../output.js';
 
 const DONE_WORD = { create: 'Created', start: 'Started', stop: 'Stopped', remove: 'Removed' } as const;
@@ -35,6 +36,17 @@ export function progressRenderer(out: Output, mode: ProgressMode): EventSink {
         return;
       case 'notice':
         out.info(`${event.service ? `${color.bold(event.service)}: ` : ''}${event.message}`);
+        return;
+      case 'service-change':
+        if (mode === 'dry-run') out.line(describeServiceChange(event.change));
+        else if (event.change.kind === 'none') out.info(`${color.bold(event.change.worker)}: already at ${event.change.after}`);
+        else out.info(`${color.bold(event.change.worker)}: ${describeServiceChange(event.change)}`);
+        return;
+      case 'converging':
+        out.info(` ${color.yellow('…')} Service ${event.service}  ${event.running}/${event.desired} tasks running`);
+        return;
+      case 'converged':
+        out.info(` ${color.green('✔')} Service ${event.service}  ${event.running} running ${color.dim(`${(event.elapsedMs / 1000).toFixed(1)}s`)}`);
         return;
     }
   };

@@ -51,8 +51,10 @@ const configSchema = z.strictObject({
           autoscale: autoscaleSchema.optional(),
         })
         .default({ enabled: true, auto_scale: false, max_workers_per_queue: 10 }),
+      /** compose: containers on one engine; swarm: a stack's services; auto: swarm when the engine manages a swarm running this stack. */
+      backend: z.enum(['compose', 'swarm', 'auto']).default('auto'),
     })
-    .default({ scaling: { enabled: true, auto_scale: false, max_workers_per_queue: 10 } }),
+    .default({ scaling: { enabled: true, auto_scale: false, max_workers_per_queue: 10 }, backend: 'auto' }),
   workers: z.record(z.string(), workerSchema).refine((workers) => Object.keys(workers).length > 0, 'must name at least one worker service'),
   load_test: loadTestSchema.default({ tasks: 20, task_ms: 100, payload_size: 0, fail_rate: 0 }),
 });
@@ -84,9 +86,13 @@ export interface QscaleConfig {
   compose: ComposeFile;
   broker: { url: string; managementUrl?: string; resultsQueue: string };
   scaling: { enabled: boolean; autoScale: boolean; maxWorkersPerQueue: number };
+  /** system.backend: which platform runs the fleet; `auto` detects it. */
+  backend: BackendSetting;
   workers: WorkerService[];
   loadTest: LoadTestDefaults;
 }
+
+export type BackendSetting = 'compose' | 'swarm' | 'auto';
 
 export interface LoadConfigOptions {
   configFile?: string;
@@ -146,6 +152,7 @@ export function loadConfig(options: LoadConfigOptions = {}): QscaleConfig {
     compose,
     broker: { url: env.QSCALE_BROKER_URL || raw.broker.url, managementUrl: raw.broker.management_url, resultsQueue: raw.broker.results_queue },
     scaling: { enabled: raw.system.scaling.enabled, autoScale: raw.system.scaling.auto_scale, maxWorkersPerQueue: maxPerQueue },
+    backend: raw.system.backend,
     workers,
     loadTest: {
       tasks: raw.load_test.tasks,
