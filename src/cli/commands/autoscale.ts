@@ -11,6 +11,7 @@ import { assertScalingEnabled } from '../../core/scale/scale-service.js';
 import type { CommandContext } from '../context.js';
 import { parseIntervalMs } from '../parse.js';
 import { decisionJson, renderAutoscaleNotice, renderDecision, renderSimulation, simulationCsv } from '../render/autoscale.js';
+import { progressRenderer } from '../render/progress.js';
 import { contextOf, type Runtime } from '../runtime.js';
 
 export interface AutoscaleCliOptions {
@@ -62,7 +63,8 @@ export async function autoscaleFleet(context: CommandContext, workers: WorkerSer
   try {
     await runAutoscaler(
       {
-        engine: context.engine,
+        // The loop reports each scale itself; of the containers' own progress, only failures.
+        backend: await context.backend(progressRenderer(out, 'quiet')),
         openBroker: () => context.deps.openBroker(config.broker.url, config.broker.managementUrl, { liveCounts: true }),
         clock: context.deps.clock,
         signal: context.signal,
@@ -75,7 +77,7 @@ export async function autoscaleFleet(context: CommandContext, workers: WorkerSer
           else out.info(renderAutoscaleNotice(event));
         },
       },
-      { project: config.project, maxWorkersPerQueue: config.scaling.maxWorkersPerQueue, workers, intervalMs, dryRun: options.dryRun, once: options.once },
+      { workers, intervalMs, dryRun: options.dryRun, once: options.once },
     );
   } finally {
     await server?.close();

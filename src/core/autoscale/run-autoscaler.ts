@@ -1,13 +1,8 @@
 import type { Clock } from '../clock.js';
-import { serviceFilter } from '../compose-labels.js';
 import type { WorkerService } from '../config/qscale-config.js';
 import { isQscaleError, QscaleError } from '../errors.js';
-import { ignoreEvents, type EventSink } from '../events.js';
 import type { BrokerAdmin, QueueStats } from '../ports/broker.js';
-import type { ContainerEngine } from '../ports/container-engine.js';
-import type { ProjectIdentity } from '../scale/container-spec.js';
-import { liveContainers } from '../scale/plan.js';
-import { scaleService } from '../scale/scale-service.js';
+import type { FleetBackend } from '../backend/fleet-backend.js';
 import { decide, EMPTY_HISTORY, recordDecision, recordScale, type AutoscaleHistory, type Decision, type ServiceMetrics } from './decide.js';
 import type { AutoscaleMetrics } from './metrics.js';
 import { policyOf, type AutoscalePolicy } from './policy.js';
@@ -23,20 +18,17 @@ export type AutoscaleEvent =
   | { type: 'recovered'; source: MetricSource; at: number };
 
 export interface AutoscalerDependencies {
-  engine: ContainerEngine;
+  /** Where the replicas run (Compose or Swarm): counted, sampled and scaled through it. */
+  backend: Pick<FleetBackend, 'scale' | 'replicaCounts' | 'cpuPercents'>;
   /** Opens a broker admin; called again after any failure, so an outage ends with a fresh connection. */
   openBroker(): Promise<BrokerAdmin>;
   clock: Clock;
   signal: AbortSignal;
   onEvent(event: AutoscaleEvent): void;
-  /** The scale operations' own progress events. */
-  onFleetEvent?: EventSink;
   metrics?: AutoscaleMetrics;
 }
 
 export interface AutoscalerOptions {
-  project: ProjectIdentity;
-  maxWorkersPerQueue: number;
   workers: WorkerService[];
   intervalMs: number;
   /** Decide and report, never scale. */
@@ -55,7 +47,7 @@ interface ServiceState {
 
 /**
  * The autoscaling loop: every interval, observe (queue statistics from the broker, live
- * containers and CPU from Docker), decide (the pure `decide`), and execute through scaleService,
+ * replicas and CPU from the backend), decide (the pure `decide`), and scale through the backend,
  * whose scale-down stops workers with their grace period so they drain. An outage of either
  * source is reported once and survived: the samples grow stale, decisions hold, and the next
  * poll tries again. Returns when the signal aborts (or after one poll with `once`).
@@ -92,7 +84,7 @@ export async function runAutoscaler(deps: AutoscalerDependencies, options: Autos
         broker = undefined;
         await failed?.close().catch(() => {});
       }
-      const dockerResults = await Promise.allSettled(states.map((state) => observeContainers(deps, options.project, state)));
+      const dockerResults = await Promise.allSettled(states.map((state) => observeReplicas(deps, state)));
       const dockerFailure = dockerResults.find((result): result is PromiseRejectedResult => result.status === 'rejected');
       reportHealth('docker', dockerFailure?.reason);
 
@@ -113,11 +105,7 @@ export async function runAutoscaler(deps: AutoscalerDependencies, options: Autos
             const decision = decisions[index];
             if (decision.direction === 'hold' || decision.desired === null || decision.current === null) return;
             try {
-              await scaleService(
-                { engine: deps.engine, clock: deps.clock, onEvent: deps.onFleetEvent ?? ignoreEvents, signal: deps.signal },
-                { worker: state.worker, desired: decision.desired },
-                { project: options.project, maxWorkersPerQueue: options.maxWorkersPerQueue },
-              );
+              await deps.backend.scale([{ worker: state.worker, desired: decision.desired }]);
               // The cooldown counts from the decision, however long the stop's grace period took.
               state.history = recordScale(state.history, decision.direction, now);
               deps.metrics?.recordScale(state.worker.name, decision.direction);
@@ -143,16 +131,13 @@ export async function runAutoscaler(deps: AutoscalerDependencies, options: Autos
   }
 }
 
-async function observeContainers(deps: AutoscalerDependencies, project: ProjectIdentity, state: ServiceState): Promise<void> {
-  const observed = await deps.engine.listContainers(serviceFilter(project.name, state.worker.name));
-  const at = deps.clock.now();
-  const live = liveContainers(observed, at);
-  state.metrics.replicas = { count: live.length, at };
+async function observeReplicas(deps: AutoscalerDependencies, state: ServiceState): Promise<void> {
+  const counts = await deps.backend.replicaCounts();
+  state.metrics.replicas = { count: counts.get(state.worker.name)?.running ?? 0, at: deps.clock.now() };
   if (state.policy.cpuTargetPercent === undefined) return;
-  const running = live.filter((container) => container.state === 'running');
-  const samples = (await Promise.all(running.map((container) => deps.engine.containerStats(container.id)))).filter((sample) => sample !== undefined);
-  if (samples.length > 0) {
-    state.metrics.cpu = { percent: samples.reduce((sum, sample) => sum + sample.cpuPercent, 0) / samples.length, at: deps.clock.now() };
+  const percents = await deps.backend.cpuPercents(state.worker.name);
+  if (percents.length > 0) {
+    state.metrics.cpu = { percent: percents.reduce((sum, percent) => sum + percent, 0) / percents.length, at: deps.clock.now() };
   }
 }
 

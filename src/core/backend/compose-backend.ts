@@ -8,6 +8,7 @@ import { upFleet, type UpOptions } from '../fleet/up.js';
 import { followFleetLogs, type LogSink } from '../logs/follow-fleet-logs.js';
 import type { ContainerEngine } from '../ports/container-engine.js';
 import type { ContainerLogSource } from '../ports/container-logs.js';
+import { liveContainers } from '../scale/plan.js';
 import { scaleServices, type ScaleDependencies, type ScaleRequest } from '../scale/scale-service.js';
 import type { BackendLogOptions, FleetBackend, ReplicaRow, ServiceReplicaCounts } from './fleet-backend.js';
 
@@ -49,18 +50,18 @@ export class ComposeBackend implements FleetBackend {
     return collectContainers(this.deps.engine, this.config.project.name, this.deps.clock, services);
   }
 
+  /** Running counts what scaling counts: live containers, including one being started right now. */
   async replicaCounts(): Promise<Map<string, ServiceReplicaCounts>> {
     const containers = await this.deps.engine.listContainers(projectFilter(this.config.project.name));
+    const live = new Set(liveContainers(containers, this.deps.clock.now()));
     const counts = new Map<string, ServiceReplicaCounts>();
     for (const container of containers) {
       const service = container.labels[LABEL.service] ?? '';
       const entry = counts.get(service) ?? { running: 0, desired: 0, healthy: 0, unhealthy: 0 };
       entry.desired++;
-      if (container.state === 'running') {
-        entry.running++;
-        if (container.health === 'healthy') entry.healthy++;
-        if (container.health === 'unhealthy') entry.unhealthy++;
-      }
+      if (live.has(container)) entry.running++;
+      if (container.health === 'healthy') entry.healthy++;
+      if (container.health === 'unhealthy') entry.unhealthy++;
       counts.set(service, entry);
     }
     return counts;

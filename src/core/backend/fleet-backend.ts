@@ -30,6 +30,7 @@ export interface ReplicaRow {
 }
 
 export interface ServiceReplicaCounts {
+  /** Replicas that count now: running, or being started at this moment. */
   running: number;
   /** What the service is scaled to. */
   desired: number;

@@ -6,6 +6,7 @@ import type { BrokerAdmin, QueueStats } from '../../../src/core/ports/broker.js'
 import type { ContainerEngine } from '../../../src/core/ports/container-engine.js';
 import { scaleService } from '../../../src/core/scale/scale-service.js';
 import { FakeEngine } from '../../support/fake-engine.js';
+import { ComposeBackend } from '../../../src/core/backend/compose-backend.js';
 import { writeProject } from '../../support/fixtures.js';
 
 const START = 1_700_000_000_000;
@@ -103,12 +104,17 @@ async function setup(arrivals: Record<number, number> = {}): Promise<Setup> {
   return { config, engine, clock, queue: new FakeQueue(engine, arrivals), events: [] };
 }
 
+/** The Compose backend over the given engine (the fake, or a failing proxy of it). */
+function backendOn(s: Setup, engine: ContainerEngine): ComposeBackend {
+  return new ComposeBackend(s.config, { engine: engine as FakeEngine, clock: s.clock, onEvent: () => {} });
+}
+
 /** Runs the loop for `polls` polls, 2 s apart. */
 async function run(s: Setup, polls: number, options: { dryRun?: boolean; engine?: ContainerEngine } = {}) {
   const controller = new AbortController();
   await runAutoscaler(
     {
-      engine: options.engine ?? s.engine,
+      backend: backendOn(s, options.engine ?? s.engine),
       openBroker: s.queue.open,
       clock: s.clock,
       signal: controller.signal,
@@ -117,7 +123,7 @@ async function run(s: Setup, polls: number, options: { dryRun?: boolean; engine?
         if (event.type === 'decision' && s.events.filter((candidate) => candidate.type === 'decision').length === polls) controller.abort();
       },
     },
-    { project: s.config.project, maxWorkersPerQueue: 10, workers: s.config.workers, intervalMs: 2_000, dryRun: options.dryRun },
+    { workers: s.config.workers, intervalMs: 2_000, dryRun: options.dryRun },
   );
 }
 
@@ -186,7 +192,7 @@ describe('runAutoscaler', () => {
     const controller = new AbortController();
     await runAutoscaler(
       {
-        engine: flaky,
+        backend: backendOn(s, flaky),
         openBroker: s.queue.open,
         clock: s.clock,
         signal: controller.signal,
@@ -196,7 +202,7 @@ describe('runAutoscaler', () => {
           if (event.type === 'decision' && event.at - START === 6_000) controller.abort();
         },
       },
-      { project: s.config.project, maxWorkersPerQueue: 10, workers: s.config.workers, intervalMs: 2_000 },
+      { workers: s.config.workers, intervalMs: 2_000 },
     );
     // 40 → 30 → 20 while Docker is down: no decision on it. Then 20 asks for 2; at t+6, 10 asks for 1 but 2 is within the window.
     expect(timeline(s)).toEqual(['t+0 hold null stale', 't+2 hold null stale', 't+4 up 2 target-backlog', 't+6 hold 2 stabilization']);
