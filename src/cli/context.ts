@@ -5,7 +5,6 @@ import type { FleetBackend } from '../core/backend/fleet-backend.js';
 import { selectBackend } from '../core/backend/select-backend.js';
 import type { ContainerEngine } from '../core/ports/container-engine.js';
 import type { ContainerLogSource } from '../core/ports/container-logs.js';
-import type { ScaleDependencies } from '../core/scale/scale-service.js';
 import type { CliDependencies } from './dependencies.js';
 import { Output } from './output.js';
 
@@ -49,10 +48,6 @@ export class CommandContext {
   get engine(): ContainerEngine & ContainerLogSource {
     this.createdEngine ??= this.deps.createEngine();
     return this.createdEngine;
-  }
-
-  scaleDependencies(onEvent: EventSink): ScaleDependencies {
-    return { engine: this.engine, clock: this.deps.clock, onEvent, signal: this.signal };
   }
 
   /** The platform the fleet runs on (Compose or Swarm); `onEvent` receives its progress. */
