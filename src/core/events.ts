@@ -10,8 +10,8 @@ export type FleetEvent =
   | { type: 'notice'; service?: string; message: string }
   /** Swarm: the one service call that brings a service to its count (or that none is needed). */
   | { type: 'service-change'; change: ServiceChange }
-  /** Swarm: tasks of a service running so far, while waiting for them to match its count. */
-  | { type: 'converging'; service: string; running: number; desired: number; at: number }
+  /** Swarm: tasks of a service running so far (and older ones still stopping), while waiting for them to match its count. */
+  | { type: 'converging'; service: string; running: number; stopping: number; desired: number; at: number }
   | { type: 'converged'; service: string; running: number; at: number; elapsedMs: number };
 
 export type EventSink = (event: FleetEvent) => void;

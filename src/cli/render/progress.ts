@@ -43,7 +43,7 @@ export function progressRenderer(out: Output, mode: ProgressMode): EventSink {
         else out.info(`${color.bold(event.change.worker)}: ${describeServiceChange(event.change)}`);
         return;
       case 'converging':
-        out.info(` ${color.yellow('…')} Service ${event.service}  ${event.running}/${event.desired} tasks running`);
+        out.info(` ${color.yellow('…')} Service ${event.service}  ${event.running}/${event.desired} tasks running${event.stopping > 0 ? `, ${event.stopping} stopping` : ''}`);
         return;
       case 'converged':
         out.info(` ${color.green('✔')} Service ${event.service}  ${event.running} running ${color.dim(`${(event.elapsedMs / 1000).toFixed(1)}s`)}`);

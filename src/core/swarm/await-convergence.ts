@@ -43,7 +43,7 @@ export async function awaitConvergence(
 ): Promise<void> {
   const { swarm, clock, onEvent } = deps;
   const start = clock.now();
-  let reported = -1;
+  let reported = '';
   for (;;) {
     throwIfAborted(deps.signal);
     const tasks = await swarm.listTasks([target.serviceId]);
@@ -62,9 +62,10 @@ export async function awaitConvergence(
       onEvent({ type: 'converged', service: target.service, running: current.length, at: now, elapsedMs: now - start });
       return;
     }
-    if (current.length !== reported) {
-      onEvent({ type: 'converging', service: target.service, running: current.length, desired: target.desired, at: now });
-      reported = current.length;
+    const stopping = running.length - current.length;
+    if (`${current.length}/${stopping}` !== reported) {
+      onEvent({ type: 'converging', service: target.service, running: current.length, stopping, desired: target.desired, at: now });
+      reported = `${current.length}/${stopping}`;
     }
     if (now - start >= options.timeoutMs) {
       throw new QscaleError('DOCKER_FAILED', `${target.service}: ${current.length} of ${target.desired} tasks running after ${Math.round(options.timeoutMs / 1000)}s`, {
