@@ -144,7 +144,8 @@ export class DockerSwarmApi implements SwarmApi {
       const code = (error as NodeJS.ErrnoException).code;
       if (code && ['ECONNREFUSED', 'ENOENT', 'EACCES', 'EHOSTUNREACH', 'ETIMEDOUT', 'ECONNRESET'].includes(code) && statusOf(error) === undefined) {
         throw new QscaleError('DOCKER_UNREACHABLE', `cannot reach the Docker engine at ${this.endpoint} (${code})`, {
-          hint: 'start it, or set DOCKER_HOST to a swarm manager (ssh://user@manager, tcp://manager:2376)',
+          // As DockerEngine says it: in auto mode this is the first call a command makes.
+          hint: code === 'EACCES' ? 'you lack permission on the Docker socket; run as root or join the docker group' : 'start it with `make setup` (or `dockerd`), or set DOCKER_HOST',
           cause: error,
         });
       }
