@@ -12,7 +12,9 @@ else
   fi
   if ! pgrep -x dockerd >/dev/null; then
     log "starting dockerd (no bridge, no iptables: containers use host networking)"
-    as_root sh -c 'nohup dockerd --bridge=none --iptables=false --ip-masq=false >/var/log/qscale-dockerd.log 2>&1 &'
+    # DOCKER_SERVICE_PREFER_OFFLINE_IMAGE: Swarm tasks run the local image instead of asking a
+    # registry first (nothing is pulled on this machine; images are built here).
+    as_root sh -c 'DOCKER_SERVICE_PREFER_OFFLINE_IMAGE=1 nohup dockerd --bridge=none --iptables=false --ip-masq=false >/var/log/qscale-dockerd.log 2>&1 &'
   fi
   wait_for 60 "docker socket" docker info \
     || die "dockerd did not answer on /var/run/docker.sock within 60 s; see /var/log/qscale-dockerd.log"
