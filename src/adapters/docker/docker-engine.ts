@@ -1,6 +1,6 @@
-import type { Readable } from 'node:stream';
 import Docker from 'dockerode';
 import { QscaleError } from '../../core/errors.js';
+import { callEngine, endedBy, messageOf, statusOf } from './engine-calls.js';
 import {
   NameConflictError,
   type ContainerDetails,
@@ -258,31 +258,13 @@ export class DockerEngine implements ContainerEngine, ContainerLogSource {
     }
   }
 
-  /** Runs one API call, turning "cannot connect" into one clear error naming the endpoint. */
-  private async call<T>(request: () => Promise<T>): Promise<T> {
-    try {
-      return await request();
-    } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code;
-      if (code && ['ECONNREFUSED', 'ENOENT', 'EACCES', 'EHOSTUNREACH', 'ETIMEDOUT', 'ECONNRESET'].includes(code) && statusOf(error) === undefined) {
-        throw new QscaleError('DOCKER_UNREACHABLE', `cannot reach the Docker engine at ${this.endpoint} (${code})`, {
-          hint: code === 'EACCES' ? 'you lack permission on the Docker socket; run as root or join the docker group' : 'start it with `make setup` (or `dockerd`), or set DOCKER_HOST',
-          cause: error,
-        });
-      }
-      throw error;
-    }
+  private call<T>(request: () => Promise<T>): Promise<T> {
+    return callEngine(this.endpoint, request);
   }
+
 }
 
-function statusOf(error: unknown): number | undefined {
-  return (error as { statusCode?: number }).statusCode;
-}
 
-function messageOf(error: unknown): string {
-  const json = (error as { json?: { message?: string } }).json;
-  return json?.message ?? (error as Error).message ?? String(error);
-}
 
 function healthFromStatus(status: string): ContainerHealth | undefined {
   if (/\(healthy\)/.test(status)) return 'healthy';
@@ -303,21 +285,6 @@ function describeState(state: Docker.ContainerInspectInfo['State']): string {
   return state.Status;
 }
 
-/** A response stream as chunks that simply end, closing the connection, when `signal` aborts. */
-async function* endedBy(stream: NodeJS.ReadableStream, signal: AbortSignal): AsyncGenerator<Uint8Array> {
-  const readable = stream as Readable;
-  const close = () => readable.destroy();
-  if (signal.aborted) close();
-  signal.addEventListener('abort', close, { once: true });
-  try {
-    for await (const chunk of readable) yield typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Uint8Array);
-  } catch (error) {
-    if (!signal.aborted) throw error;
-  } finally {
-    signal.removeEventListener('abort', close);
-    readable.destroy();
-  }
-}
 
 interface EngineEventMessage {
   Type?: string;

@@ -1,6 +1,6 @@
-import type { Readable } from 'node:stream';
 import type Docker from 'dockerode';
 import { QscaleError } from '../../core/errors.js';
+import { callEngine, endedBy, messageOf, statusOf } from './engine-calls.js';
 import type { ContainerLogStream } from '../../core/ports/container-logs.js';
 import {
   SwarmVersionConflictError,
@@ -139,16 +139,8 @@ export class DockerSwarmApi implements SwarmApi {
   /** Runs one API call, turning "cannot connect" and "not a manager" into clear errors. */
   private async call<T>(request: () => Promise<T>): Promise<T> {
     try {
-      return await request();
+      return await callEngine(this.endpoint, request);
     } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code;
-      if (code && ['ECONNREFUSED', 'ENOENT', 'EACCES', 'EHOSTUNREACH', 'ETIMEDOUT', 'ECONNRESET'].includes(code) && statusOf(error) === undefined) {
-        throw new QscaleError('DOCKER_UNREACHABLE', `cannot reach the Docker engine at ${this.endpoint} (${code})`, {
-          // As DockerEngine says it: in auto mode this is the first call a command makes.
-          hint: code === 'EACCES' ? 'you lack permission on the Docker socket; run as root or join the docker group' : 'start it with `make setup` (or `dockerd`), or set DOCKER_HOST',
-          cause: error,
-        });
-      }
       if (statusOf(error) === 503) {
         throw new QscaleError('DOCKER_FAILED', `the engine at ${this.endpoint} is not a swarm manager (${messageOf(error)})`, {
           hint: 'point DOCKER_HOST at a manager node, or set system.backend: compose',
@@ -213,27 +205,5 @@ function taskOf(info: TaskInfo): SwarmTask {
   };
 }
 
-function statusOf(error: unknown): number | undefined {
-  return (error as { statusCode?: number }).statusCode;
-}
 
-function messageOf(error: unknown): string {
-  const json = (error as { json?: { message?: string } }).json;
-  return json?.message ?? (error as Error).message ?? String(error);
-}
 
-/** A response stream as chunks that simply end, closing the connection, when `signal` aborts. */
-async function* endedBy(stream: NodeJS.ReadableStream, signal: AbortSignal): AsyncGenerator<Uint8Array> {
-  const readable = stream as Readable;
-  const close = () => readable.destroy();
-  if (signal.aborted) close();
-  signal.addEventListener('abort', close, { once: true });
-  try {
-    for await (const chunk of readable) yield typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Uint8Array);
-  } catch (error) {
-    if (!signal.aborted) throw error;
-  } finally {
-    signal.removeEventListener('abort', close);
-    readable.destroy();
-  }
-}
