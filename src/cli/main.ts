@@ -35,7 +35,7 @@ function reportError(out: Output, error: unknown, env: NodeJS.ProcessEnv, signal
     return 130;
   }
   if (isQscaleError(error)) {
-    out.error(error.hint ? `${error.message} (${error.hint})` : error.message);
+    out.error(error.hint ? `${error.message} — ${error.hint}` : error.message);
     if (env.QSCALE_DEBUG && error.cause) out.info(maskUrlPasswords(String((error.cause as Error).stack ?? error.cause)));
     return error.exitCode;
   }

@@ -72,7 +72,7 @@ describe('qscale scale', () => {
       throw new QscaleError('DOCKER_UNREACHABLE', 'cannot reach the Docker engine at unix:///var/run/docker.sock (ENOENT)', { hint: 'start it with `make setup`' });
     };
     const result = await runCli(['scale', 'worker-a', '1'], setup);
-    expect(result).toEqual({ code: 1, stdout: '', stderr: 'error: cannot reach the Docker engine at unix:///var/run/docker.sock (ENOENT) (start it with `make setup`)\n' });
+    expect(result).toEqual({ code: 1, stdout: '', stderr: 'error: cannot reach the Docker engine at unix:///var/run/docker.sock (ENOENT) — start it with `make setup`\n' });
   });
 
   it('reports an unexpected failure without a stack trace', async () => {
