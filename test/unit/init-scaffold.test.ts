@@ -72,7 +72,7 @@ describe('qscale init', () => {
     const cwd = mkdtempSync(path.join(tmpdir(), 'qscale-init-'));
     writeFileSync(path.join(cwd, 'Makefile'), 'mine\n');
     const refused = await runCli(['init'], { cwd, engine: engine() });
-    expect(refused).toEqual({ code: 2, stdout: '', stderr: `error: ${cwd} already has Makefile; nothing was written (pass --force to overwrite them)\n` });
+    expect(refused).toEqual({ code: 2, stdout: '', stderr: `error: ${cwd} already has Makefile; nothing was written — pass --force to overwrite them\n` });
     expect(() => readFileSync(path.join(cwd, 'test-config.yml'))).toThrow();
 
     const forced = await runCli(['init', '--force'], { cwd, engine: engine() });
