@@ -1,7 +1,7 @@
-import { createHash } from 'node:crypto';
 import { COMPOSE_VERSION, containerName, defaultNetworkName, LABEL } from '../compose-labels.js';
 import type { ServiceDefinition } from '../config/compose-file.js';
 import type { ContainerSpec, ContainerSummary } from '../ports/container-engine.js';
+import { stableHash } from '../stable-hash.js';
 
 export const DEFAULT_STOP_GRACE_MS = 10_000;
 
@@ -17,19 +17,9 @@ export interface ProjectIdentity {
  */
 export function specHash(definition: ServiceDefinition): string {
   const { profiles: _profiles, ...relevant } = definition;
-  return createHash('sha256').update(canonicalJson(relevant)).digest('hex');
+  return stableHash(relevant);
 }
 
-function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  if (value && typeof value === 'object') {
-    const entries = Object.entries(value)
-      .filter(([, item]) => item !== undefined)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([key, item]) => `${JSON.stringify(key)}:${canonicalJson(item)}`).join(',')}}`;
-  }
-  return JSON.stringify(value);
-}
 
 /** Is this container built from the current definition? Compose-made ones are judged by image. */
 export function isOutdated(container: ContainerSummary, currentHash: string, definition: ServiceDefinition): boolean {

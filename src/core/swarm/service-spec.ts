@@ -1,9 +1,9 @@
-import { createHash } from 'node:crypto';
 import { LABEL, STACK_LABEL, stackServiceName } from '../compose-labels.js';
 import type { ServiceDefinition } from '../config/compose-file.js';
 import { usageError } from '../errors.js';
 import { stopGraceMs } from '../scale/container-spec.js';
 import type { SwarmServiceSpec } from '../ports/swarm.js';
+import { stableHash } from '../stable-hash.js';
 
 const NS_PER_MS = 1_000_000;
 
@@ -63,7 +63,7 @@ export function serviceSpecHash(spec: SwarmServiceSpec): string {
     Labels: serviceLabels,
     TaskTemplate: { ...spec.TaskTemplate, ContainerSpec: { ...spec.TaskTemplate.ContainerSpec, Labels: taskLabels } },
   };
-  return createHash('sha256').update(canonicalJson(relevant)).digest('hex');
+  return stableHash(relevant);
 }
 
 /** The same spec at another replica count. */
@@ -104,13 +104,3 @@ function withoutUndefined<T extends object>(value: T): T {
   return Object.fromEntries(Object.entries(value).filter(([, item]) => item !== undefined)) as T;
 }
 
-function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  if (value && typeof value === 'object') {
-    const entries = Object.entries(value)
-      .filter(([, item]) => item !== undefined)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([key, item]) => `${JSON.stringify(key)}:${canonicalJson(item)}`).join(',')}}`;
-  }
-  return JSON.stringify(value);
-}
