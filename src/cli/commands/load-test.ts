@@ -63,20 +63,8 @@ export function loadTestCommand(runtime: Runtime): Command {
       if (options.out) checkWritable(deps.cwd, options.out);
 
       const runId = deps.newRunId();
-      const plan: LoadTestPlan = {
-        runId,
-        queues: request.queues,
-        tasksPerQueue: request.tasksPerQueue,
-        ratePerSecond: request.ratePerSecond,
-        payloadSize: request.payloadSize,
-        workMs: request.workMs,
-        failRate: request.failRate,
-        timeoutMs: request.timeoutMs,
-        settleMs: request.settleMs,
-        maxUnconfirmed: DEFAULT_MAX_UNCONFIRMED,
-        resultsQueue: `${config.broker.resultsQueue}.${runId}`,
-        thresholds: request.thresholds,
-      };
+      const { scaleSteps, ...shape } = request;
+      const plan: LoadTestPlan = { ...shape, runId, maxUnconfirmed: DEFAULT_MAX_UNCONFIRMED, resultsQueue: `${config.broker.resultsQueue}.${runId}` };
 
       const mode = options.quiet ? 'quiet' : out.progressStream.isTTY ? 'bar' : 'plain';
       const view = loadTestProgressView(out, mode, () => deps.clock.now());

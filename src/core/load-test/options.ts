@@ -1,7 +1,8 @@
 import { parseDurationMs } from '../duration.js';
 import { usageError } from '../errors.js';
-import { defaultTimeoutMs, maxWorkMs, type WorkMs } from './run-load-test.js';
+import { defaultTimeoutMs, maxWorkMs, type LoadShape, type WorkMs } from './run-load-test.js';
 import type { Threshold } from './thresholds.js';
+import type { LoadTestDefaults as ConfigLoadTestDefaults } from '../config/qscale-config.js';
 
 /** The flags of `qscale load-test` as typed (strings), before validation. */
 export interface LoadTestFlags {
@@ -23,26 +24,12 @@ export interface LoadTestFlags {
 }
 
 /** The config's `load_test` section and the queues it knows. */
-export interface LoadTestDefaults {
-  tasks: number;
-  taskMs: string;
-  payloadSize: number;
-  failRate: number;
-  timeout?: string;
+export interface LoadTestDefaults extends ConfigLoadTestDefaults {
   queues: string[];
   configFile: string;
 }
 
-export interface LoadTestRequest {
-  queues: string[];
-  tasksPerQueue: number;
-  ratePerSecond?: number;
-  payloadSize: number;
-  workMs: WorkMs;
-  failRate: number;
-  timeoutMs: number;
-  settleMs: number;
-  thresholds: Threshold[];
+export interface LoadTestRequest extends LoadShape {
   scaleSteps?: number[];
 }
 

@@ -8,8 +8,8 @@ import { evaluateThresholds, type Threshold } from './thresholds.js';
 
 export type WorkMs = number | { min: number; max: number };
 
-export interface LoadTestPlan {
-  runId: string;
+/** What load to send and how long to wait for it: the validated flags. */
+export interface LoadShape {
   queues: string[];
   tasksPerQueue: number;
   /** Tasks per second to each queue; undefined: full speed. */
@@ -21,10 +21,14 @@ export interface LoadTestPlan {
   timeoutMs: number;
   /** Once every task is accounted for, keep listening this long for late duplicates. */
   settleMs: number;
+  thresholds: Threshold[];
+}
+
+export interface LoadTestPlan extends LoadShape {
+  runId: string;
   /** Bound on published but unconfirmed messages. */
   maxUnconfirmed: number;
   resultsQueue: string;
-  thresholds: Threshold[];
 }
 
 export interface LoadTestProgress {
