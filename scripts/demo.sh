@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The main job, end to end: start the fleet, load-test it at 2 workers per queue, scale every
 # queue to 4 workers, load-test again, and compare. The fleet is left running for a look around.
+# Runs in the current folder (qscale's repository, or a project `qscale init` wrote); QSCALE is
+# the command that runs qscale there.
 set -euo pipefail
-cd "$(dirname "$0")/.."
-QSCALE=(node bin/qscale.js)
+read -r -a QSCALE <<< "${QSCALE:-node bin/qscale.js}"
 TASKS=${TASKS:-100}
 OUT=build/demo
 mkdir -p "$OUT"

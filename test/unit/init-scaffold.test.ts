@@ -46,6 +46,10 @@ describe('readTemplates', () => {
     );
     expect(JSON.parse(byPath.get('package.json') ?? '')).toMatchObject({ dependencies: { amqplib: expect.any(String) } });
     expect(byPath.get('Makefile')).toContain('npx esbuild worker/src/main.ts --bundle');
+    // The new project runs this very qscale: its CLI and its set-up scripts.
+    const qscaleHome = path.resolve(import.meta.dirname, '../..');
+    expect(byPath.get('Makefile')).toContain(`QSCALE_HOME ?= ${qscaleHome}\n`);
+    expect(byPath.get('Makefile')).not.toContain('{{');
   });
 
   it("ships the same compose file as qscale's own demo", () => {
@@ -62,7 +66,7 @@ describe('qscale init', () => {
     const result = await runCli(['init', 'fleet'], { cwd, engine: engine() });
     expect(result).toMatchObject({ code: 0, stderr: '' });
     expect(result.stdout).toContain('created   fleet/worker/src/main.ts\n');
-    expect(result.stdout).toContain('next: cd fleet && npm install && make image && make up\n');
+    expect(result.stdout).toContain('next: cd fleet && make demo   (or: make setup image up)\n');
     const dryRun = await runCli(['scale', 'worker-b', '2', '--dry-run'], { cwd: path.join(cwd, 'fleet'), engine: engine() });
     expect(dryRun).toMatchObject({ code: 0 });
     expect(dryRun.stdout + dryRun.stderr).toContain('worker-b: 0 → 2');
@@ -78,7 +82,7 @@ describe('qscale init', () => {
     const forced = await runCli(['init', '--force'], { cwd, engine: engine() });
     expect(forced.code).toBe(0);
     expect(forced.stdout).toContain('overwrote Makefile\n');
-    expect(forced.stdout).toContain('next: npm install && make image && make up\n');
-    expect(readFileSync(path.join(cwd, 'Makefile'), 'utf8')).toContain('make image');
+    expect(forced.stdout).toContain('next: make demo   (or: make setup image up)\n');
+    expect(readFileSync(path.join(cwd, 'Makefile'), 'utf8')).toContain('demo: setup image');
   });
 });

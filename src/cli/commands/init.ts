@@ -16,6 +16,6 @@ export function initCommand(runtime: Runtime): Command {
       writeScaffold(plan);
       for (const file of plan.files) context.out.line(`${file.action === 'create' ? 'created  ' : 'overwrote'} ${path.join(dir, file.path)}`);
       context.out.line('');
-      context.out.line(`next: ${dir === '.' ? '' : `cd ${dir} && `}npm install && make image && make up`);
+      context.out.line(`next: ${dir === '.' ? '' : `cd ${dir} && `}make demo   (or: make setup image up)`);
     });
 }

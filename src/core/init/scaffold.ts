@@ -29,9 +29,13 @@ const SOURCES: Array<{ from: string; to: string }> = [
 ];
 const WORKER_SOURCE = { from: 'worker/src', to: 'worker/src' };
 
+/** Where the new project finds qscale itself (its CLI and set-up scripts): the templates' parent. */
+const QSCALE_HOME_PLACEHOLDER = '{{QSCALE_HOME}}';
+
 /** Reads the files of a new project from qscale's templates/ folder. */
 export function readTemplates(templatesDir: string): TemplateFile[] {
-  const read = (from: string) => readFileSync(path.join(templatesDir, from), 'utf8');
+  const qscaleHome = path.dirname(path.resolve(templatesDir));
+  const read = (from: string) => readFileSync(path.join(templatesDir, from), 'utf8').replaceAll(QSCALE_HOME_PLACEHOLDER, qscaleHome);
   const workerFiles = readdirSync(path.join(templatesDir, WORKER_SOURCE.from))
     .filter((name) => name.endsWith('.ts'))
     .sort()
