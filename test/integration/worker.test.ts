@@ -11,7 +11,8 @@ import { ATTEMPT_HEADER, deadLetterQueueOf, taskQueueArguments, type TaskMessage
  */
 const execFileAsync = promisify(execFile);
 const BROKER_URL = 'amqp://guest:guest@127.0.0.1:5672';
-const IMAGE = 'qscale/worker:local';
+// QSCALE_WORKER_IMAGE (honoured by the build script too) lets a run use its own tag, leaving the shared one alone.
+const IMAGE = process.env.QSCALE_WORKER_IMAGE ?? 'qscale/worker:local';
 const RUN = `it-worker-${randomBytes(3).toString('hex')}`;
 const queues = new Set<string>();
 
@@ -181,6 +182,26 @@ describe('worker containers', () => {
     expect(duplicated).toEqual([]);
     expect([...counts.keys()].sort()).toEqual([...ids].sort());
     expect(received.filter((result) => result.workerId === first.slice(0, 12)).length).toBeGreaterThan(0);
+    expect(await broker.messageCount(queue)).toBe(0);
+  });
+
+  it('acks every confirmed result before exiting when stopped mid-stream of no-op tasks (confirms still pending at SIGTERM)', async () => {
+    const { queue, results } = await broker.queuesFor('sigterm-noop');
+    const first = await startWorker('sigterm-noop-1', { QUEUE: queue, PREFETCH: '50', TASK_MS: '0', LOG_LEVEL: 'info' });
+    const second = await startWorker('sigterm-noop-2', { QUEUE: queue, PREFETCH: '50', TASK_MS: '0', LOG_LEVEL: 'info' });
+    await Promise.all([waitConsuming(first), waitConsuming(second)]);
+    const received = await broker.collect(results);
+    const ids = await broker.publishTasks(queue, results, Array.from({ length: 4_000 }, () => ({ workMs: 0 })));
+
+    await waitFor('work under way', () => received.filter((result) => result.workerId === first.slice(0, 12)).length >= 200);
+    await docker('stop', '-t', '15', first);
+    expect(await docker('inspect', '-f', '{{.State.ExitCode}}', first)).toBe('0');
+
+    await waitFor('every task completed', () => new Set(completed(received).map((result) => result.taskId)).size === ids.length, 40_000);
+    await new Promise((resolve) => setTimeout(resolve, 500)); // a duplicate would arrive about now
+    const counts = countBy(completed(received).map((result) => result.taskId));
+    expect(completed(received).filter((result) => (counts.get(result.taskId) ?? 0) > 1)).toEqual([]);
+    expect(counts.size).toBe(ids.length);
     expect(await broker.messageCount(queue)).toBe(0);
   });
 

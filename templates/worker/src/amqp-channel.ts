@@ -41,14 +41,19 @@ export function taskChannelOf(channel: ConfirmChannel): TaskChannel {
     nack(task, requeue) {
       channel.nack(messageOf(task), false, requeue);
     },
-    publish(queue, body, properties) {
-      return new Promise((resolve, reject) => {
-        try {
-          // mandatory: a result for a queue that does not exist comes back as a 'return' and is logged.
-          channel.sendToQueue(queue, body, { ...properties, persistent: true, mandatory: true }, (error) => (error ? reject(error) : resolve()));
-        } catch (error) {
-          reject(error);
-        }
+    publish(queue, body, properties, confirmed) {
+      // mandatory: a result for a queue that does not exist comes back as a 'return' and is logged.
+      return channel.sendToQueue(queue, body, { ...properties, persistent: true, mandatory: true }, (error) => confirmed(error ?? null));
+    },
+    drained() {
+      return new Promise((resolve) => {
+        const done = () => {
+          channel.off('drain', done);
+          channel.off('close', done);
+          resolve();
+        };
+        channel.on('drain', done);
+        channel.on('close', done);
       });
     },
   };

@@ -22,6 +22,9 @@ export interface PublishProperties {
   headers?: Record<string, unknown>;
 }
 
+/** Called once per published message: null when the broker confirmed it, else why it did not. */
+export type Confirmed = (error: Error | null) => void;
+
 /** The little of an AMQP confirm channel the consumer needs; amqp-channel.ts adapts amqplib to it. */
 export interface TaskChannel {
   /** Starts manual-ack delivery; null tells that the broker cancelled the consumer. Resolves to the consumer tag. */
@@ -29,14 +32,25 @@ export interface TaskChannel {
   cancel(consumerTag: string): Promise<void>;
   ack(task: InboundTask): void;
   nack(task: InboundTask, requeue: boolean): void;
-  /** Publishes a persistent message to a queue; resolves once the broker confirmed it. */
-  publish(queue: string, body: Buffer, properties: PublishProperties): Promise<void>;
+  /**
+   * Publishes a persistent message to a queue; `confirmed` is called once the broker confirmed or
+   * refused it (or the channel closed first). Returns false when the channel's write buffer is
+   * full: publish nothing more until drained() resolves.
+   */
+  publish(queue: string, body: Buffer, properties: PublishProperties, confirmed: Confirmed): boolean;
+  /** Resolves once the write buffer has room again (or the channel closed). */
+  drained(): Promise<void>;
 }
 
 export interface ConsumerOptions {
   queue: string;
   workerId: string;
   concurrency: number;
+  /**
+   * Tasks whose messages may await the broker's confirm at once; no new task starts while that
+   * many would. Unconfirmed tasks are unacked, so the prefetch bounds them too.
+   */
+  maxUnconfirmed: number;
   maxAttempts: number;
   /** Where results go when a task has no replyTo. */
   resultsQueue: string;
@@ -77,14 +91,22 @@ export class WorkerStats {
 }
 
 /**
- * Consumes one queue on one channel. For every task: do the work, publish its result (confirmed),
- * THEN settle the delivery: a crash in between gives a redelivery (a duplicate), never a loss.
+ * Consumes one queue on one channel. For every task: do the work, publish its result, and free the
+ * slot for the next task at once; settle the delivery only when the broker confirmed the result, so
+ * a crash in between gives a redelivery (a duplicate), never a loss. A refused result returns the
+ * task to the queue.
  */
 export class TaskConsumer {
   private consumerTag?: string;
   private draining = false;
   private readonly waiting: InboundTask[] = [];
-  private readonly running = new Set<Promise<void>>();
+  /** Tasks in the handler. */
+  private working = 0;
+  /** Tasks whose messages were published but not all confirmed yet. */
+  private unconfirmed = 0;
+  /** Set while the channel's write buffer is full; publishing waits for it. */
+  private writable?: Promise<void>;
+  private idleWaiters: Array<() => void> = [];
 
   constructor(
     private readonly options: ConsumerOptions,
@@ -95,14 +117,15 @@ export class TaskConsumer {
     this.consumerTag = await this.deps.channel.consume(this.options.queue, (task) => this.receive(task));
   }
 
-  /** Tasks held: being worked on plus prefetched and waiting. */
+  /** Tasks held, none acked yet: prefetched and waiting, being worked on, awaiting their confirm. */
   get inFlight(): number {
-    return this.running.size + this.waiting.length;
+    return this.waiting.length + this.working + this.unconfirmed;
   }
 
   /**
    * Stops taking tasks: cancels the consumer, returns the prefetched tasks not yet started to the
-   * queue (unprocessed, so no duplicate), and waits for the started ones to be settled.
+   * queue (unprocessed, so no duplicate), and waits until the started ones are worked, confirmed
+   * and settled.
    */
   async drain(): Promise<void> {
     this.draining = true;
@@ -114,7 +137,7 @@ export class TaskConsumer {
       }
     }
     for (const task of this.waiting.splice(0)) this.release(task);
-    while (this.running.size > 0) await Promise.all([...this.running]);
+    if (this.working + this.unconfirmed > 0) await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
   }
 
   private receive(task: InboundTask | null): void {
@@ -132,14 +155,19 @@ export class TaskConsumer {
   }
 
   private startWaiting(): void {
-    while (!this.draining && this.running.size < this.options.concurrency && this.waiting.length > 0) {
+    const { concurrency, maxUnconfirmed } = this.options;
+    // working + unconfirmed < maxUnconfirmed: every task started can publish without passing the bound.
+    while (this.waiting.length > 0 && this.working < concurrency && this.working + this.unconfirmed < maxUnconfirmed) {
       const task = this.waiting.shift() as InboundTask;
-      const run: Promise<void> = this.process(task).finally(() => {
-        this.running.delete(run);
-        this.startWaiting();
-      });
-      this.running.add(run);
+      this.working += 1;
+      void this.process(task);
     }
+  }
+
+  /** Called whenever a task leaves the handler or is settled. */
+  private progressed(): void {
+    this.startWaiting();
+    if (this.working + this.unconfirmed === 0 && this.idleWaiters.length > 0) for (const resolve of this.idleWaiters.splice(0)) resolve();
   }
 
   private release(task: InboundTask): void {
@@ -152,59 +180,101 @@ export class TaskConsumer {
 
   /** Never rejects: a task that cannot be settled is left to the broker to redeliver. */
   private async process(task: InboundTask): Promise<void> {
-    const { channel, now, log } = this.deps;
+    try {
+      const facts = await this.work(task);
+      if (this.writable) await this.writable;
+      this.publish(task, facts);
+    } catch (error) {
+      this.deps.stats.abandoned += 1;
+      this.deps.log.error('task left unsettled after an unexpected error; the broker redelivers it when the channel closes', { taskId: task.messageId, error: messageOf(error) });
+    } finally {
+      this.working -= 1;
+      this.progressed();
+    }
+  }
+
+  private async work(task: InboundTask): Promise<AttemptFacts> {
+    const { now } = this.deps;
     const { queue, workerId, maxAttempts } = this.options;
     const startedAt = now();
     const attempt = attemptOf(task.headers);
     const message = parseTask(task.body);
-    let facts: AttemptFacts;
     if (!message) {
-      facts = { taskId: task.messageId ?? 'unknown', queue, workerId, startedAt, finishedAt: now(), attempt, redelivered: task.redelivered, outcome: 'dead-lettered', error: 'malformed task: not a JSON object with an id' };
-    } else {
-      let error: string | undefined;
-      try {
-        await performWork(planWork(message, this.options.defaults), this.deps.work);
-      } catch (failure) {
-        error = messageOf(failure);
-      }
-      const outcome = outcomeOf(error !== undefined, attempt, maxAttempts);
-      facts = { taskId: message.id, run: message.run, queue, workerId, startedAt, finishedAt: now(), attempt, redelivered: task.redelivered, outcome, error };
+      return { taskId: task.messageId ?? 'unknown', queue, workerId, startedAt, finishedAt: now(), attempt, redelivered: task.redelivered, outcome: 'dead-lettered', error: 'malformed task: not a JSON object with an id' };
     }
-
+    let error: string | undefined;
     try {
-      if (facts.outcome === 'retrying') {
-        await channel.publish(queue, task.body, {
-          messageId: task.messageId,
-          correlationId: task.correlationId,
-          replyTo: task.replyTo,
-          contentType: task.contentType,
-          headers: { ...task.headers, [ATTEMPT_HEADER]: attempt + 1 },
-        });
+      await performWork(planWork(message, this.options.defaults), this.deps.work);
+    } catch (failure) {
+      error = messageOf(failure);
+    }
+    const outcome = outcomeOf(error !== undefined, attempt, maxAttempts);
+    return { taskId: message.id, run: message.run, queue, workerId, startedAt, finishedAt: now(), attempt, redelivered: task.redelivered, outcome, error };
+  }
+
+  /** Publishes the retry copy (if any) and the result; the task is settled when both are confirmed. */
+  private publish(task: InboundTask, facts: AttemptFacts): void {
+    const messages: Array<[queue: string, body: Buffer, properties: PublishProperties]> = [];
+    if (facts.outcome === 'retrying') {
+      messages.push([
+        this.options.queue,
+        task.body,
+        { messageId: task.messageId, correlationId: task.correlationId, replyTo: task.replyTo, contentType: task.contentType, headers: { ...task.headers, [ATTEMPT_HEADER]: facts.attempt + 1 } },
+      ]);
+    }
+    messages.push([
+      task.replyTo || this.options.resultsQueue,
+      Buffer.from(JSON.stringify(buildResult(facts))),
+      { messageId: `${facts.taskId}/${facts.attempt}`, correlationId: facts.taskId, contentType: 'application/json' },
+    ]);
+
+    this.unconfirmed += 1;
+    let awaiting = messages.length;
+    let failure: Error | null = null;
+    const confirmed: Confirmed = (error) => {
+      failure ??= error;
+      if (--awaiting > 0) return;
+      this.unconfirmed -= 1;
+      this.settle(task, facts, failure);
+      this.progressed();
+    };
+    for (let index = 0; index < messages.length; index++) {
+      const [queue, body, properties] = messages[index];
+      try {
+        if (!this.deps.channel.publish(queue, body, properties, confirmed)) this.writable ??= this.deps.channel.drained().then(() => (this.writable = undefined));
+      } catch (error) {
+        // Not handed over (the channel is closed, say): neither it nor the rest will be confirmed.
+        for (let rest = index; rest < messages.length; rest++) confirmed(error instanceof Error ? error : new Error(String(error)));
+        return;
       }
-      const result = buildResult(facts);
-      await channel.publish(task.replyTo || this.options.resultsQueue, Buffer.from(JSON.stringify(result)), {
-        messageId: `${facts.taskId}/${attempt}`,
-        correlationId: facts.taskId,
-        contentType: 'application/json',
-      });
+    }
+  }
+
+  private settle(task: InboundTask, facts: AttemptFacts, failure: Error | null): void {
+    const { channel, log, stats } = this.deps;
+    if (failure) {
+      stats.abandoned += 1;
+      try {
+        channel.nack(task, true);
+        log.warn('the broker did not confirm a result; the task goes back to the queue', { taskId: facts.taskId, attempt: facts.attempt, error: failure.message });
+      } catch (error) {
+        log.warn('task left unsettled; the broker redelivers it', { taskId: facts.taskId, attempt: facts.attempt, error: messageOf(error) });
+      }
+      return;
+    }
+    try {
       // Past the limit RabbitMQ itself moves the task to <queue>.dlq (the queue's dead-letter arguments).
       if (facts.outcome === 'dead-lettered') channel.nack(task, false);
       else channel.ack(task);
     } catch (error) {
-      this.deps.stats.abandoned += 1;
-      log.warn('task left unsettled; the broker redelivers it', { taskId: facts.taskId, attempt, error: messageOf(error) });
+      stats.abandoned += 1;
+      log.warn('task left unsettled; the broker redelivers it', { taskId: facts.taskId, attempt: facts.attempt, error: messageOf(error) });
       return;
     }
-    this.deps.stats.count(facts.outcome);
-    log.debug('task', {
-      taskId: facts.taskId,
-      run: facts.run,
-      attempt,
-      outcome: facts.outcome,
-      redelivered: task.redelivered,
-      ms: facts.finishedAt - facts.startedAt,
-      error: facts.error,
-    });
+    stats.count(facts.outcome);
+    if (log.enabled('debug')) {
+      log.debug('task', { taskId: facts.taskId, run: facts.run, attempt: facts.attempt, outcome: facts.outcome, redelivered: facts.redelivered, ms: facts.finishedAt - facts.startedAt, error: facts.error });
+    }
   }
 }
 

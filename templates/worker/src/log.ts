@@ -2,7 +2,10 @@ export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 
 const RANK: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
 
-export type Logger = Record<LogLevel, (msg: string, fields?: Record<string, unknown>) => void>;
+export type Logger = Record<LogLevel, (msg: string, fields?: Record<string, unknown>) => void> & {
+  /** Whether lines at this level are written: lets a hot path skip building their fields. */
+  enabled(level: LogLevel): boolean;
+};
 
 /** Masks the password of any URL in the text (amqp://user:secret@host → amqp://user:***@host). */
 export function maskUrlPasswords(text: string): string {
@@ -24,5 +27,5 @@ export function createLogger(
     if (RANK[at] >= RANK.warn) write.err(line);
     else write.out(line);
   };
-  return { debug: emit('debug'), info: emit('info'), warn: emit('warn'), error: emit('error') };
+  return { debug: emit('debug'), info: emit('info'), warn: emit('warn'), error: emit('error'), enabled: (at) => RANK[at] >= RANK[level] };
 }

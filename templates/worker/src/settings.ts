@@ -48,7 +48,7 @@ export function readSettings(env: Env): WorkerSettings {
 
   const taskMs = text('TASK_MS') ?? '100';
   const workMs = parseWorkMs(taskMs);
-  if (!workMs) throw new SettingsError(`TASK_MS: expected milliseconds as "100" or a range "50-200", got "${taskMs}"`);
+  if (workMs === undefined) throw new SettingsError(`TASK_MS: expected milliseconds as "100" or a range "50-200", got "${taskMs}"`);
 
   const failRateText = text('FAIL_RATE') ?? '0';
   const failRate = Number(failRateText);

@@ -56,8 +56,11 @@ export class SimulatedFailure extends Error {
 export async function performWork(plan: WorkPlan, environment: WorkEnvironment): Promise<void> {
   const durationMs = pickDurationMs(plan.workMs, environment.random);
   const fails = plan.failRate > 0 && environment.random() < plan.failRate;
-  if (plan.cpu) environment.burnCpu(durationMs);
-  else await environment.sleep(durationMs);
+  // No work is no timer: even sleep(0) waits a timer tick (≥ 1 ms), which would cap a no-op worker.
+  if (durationMs > 0) {
+    if (plan.cpu) environment.burnCpu(durationMs);
+    else await environment.sleep(durationMs);
+  }
   if (fails) throw new SimulatedFailure(`simulated failure (failRate ${plan.failRate})`);
 }
 

@@ -93,6 +93,7 @@ export class Worker {
         queue,
         workerId: this.workerId,
         concurrency: this.settings.concurrency,
+        maxUnconfirmed: this.settings.prefetch,
         maxAttempts: this.settings.maxAttempts,
         resultsQueue: this.settings.resultsQueue,
         defaults: this.settings.work,

@@ -25,4 +25,10 @@ describe('createLogger', () => {
     verbose.log.debug('task', { taskId: 't' });
     expect(verbose.out).toHaveLength(1);
   });
+
+  it('tells which levels it writes', () => {
+    const { log } = capture('info');
+    expect((['debug', 'info', 'warn', 'error'] as const).map((level) => log.enabled(level))).toEqual([false, true, true, true]);
+    expect(capture('debug').log.enabled('debug')).toBe(true);
+  });
 });

@@ -23,6 +23,10 @@ describe('readSettings', () => {
     expect(settings).toMatchObject({ prefetch: 4, maxAttempts: 5, logLevel: 'debug', work: { workMs: { min: 50, max: 200 }, cpu: true, failRate: 0.1 } });
   });
 
+  it('takes TASK_MS=0 as no-op work', () => {
+    expect(readSettings({ QUEUE: 'q', TASK_MS: '0' }).work.workMs).toBe(0);
+  });
+
   it.each([
     [{}, 'QUEUE: expected the name of the queue to consume (e.g. task_a), got nothing'],
     [{ QUEUE: 'q', TASK_MS: 'fast' }, 'TASK_MS: expected milliseconds as "100" or a range "50-200", got "fast"'],

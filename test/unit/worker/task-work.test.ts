@@ -63,6 +63,14 @@ describe('performWork', () => {
     expect(burning.calls).toEqual(['cpu 30']);
   });
 
+  it('neither sleeps nor burns CPU for 0 ms, and still fails by the draw', async () => {
+    const noop = recorder([0.5]);
+    await performWork({ workMs: 0, cpu: false, failRate: 0 }, noop.environment);
+    await performWork({ workMs: { min: 0, max: 0 }, cpu: true, failRate: 0 }, noop.environment);
+    expect(noop.calls).toEqual([]);
+    await expect(performWork({ workMs: 0, cpu: false, failRate: 0.5 }, recorder([0.1]).environment)).rejects.toThrow(SimulatedFailure);
+  });
+
   it('fails after the work when the draw is below failRate', async () => {
     const failing = recorder([0.2]);
     await expect(performWork({ workMs: 10, cpu: false, failRate: 0.25 }, failing.environment)).rejects.toThrow(new SimulatedFailure('simulated failure (failRate 0.25)'));
