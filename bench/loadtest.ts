@@ -85,7 +85,9 @@ async function rawBaseline(tasks: number, queue: string, ownConsumers: boolean):
       if (!message) return;
       const task = JSON.parse(message.content.toString());
       const now = Date.now();
-      channel.sendToQueue(message.properties.replyTo, Buffer.from(JSON.stringify({ taskId: task.id, startedAt: now, finishedAt: now, outcome: 'completed' })), { persistent: true }, () => channel.ack(message));
+      channel.sendToQueue(message.properties.replyTo, Buffer.from(JSON.stringify({ taskId: task.id, startedAt: now, finishedAt: now, outcome: 'completed' })), { persistent: true }, (error) => {
+        if (!error) channel.ack(message);
+      });
     });
   }
   let received = 0;
