@@ -68,7 +68,9 @@ test-unit: node_modules/.package-lock.json
 
 test: setup build
 	npm run --silent typecheck
-	npx vitest run
+	mkdir -p build
+	npx vitest run --reporter=default --reporter=json --outputFile.json=build/vitest-report.json
+	@node scripts/test-summary.mjs build/vitest-report.json
 
 bench: setup build
 	bash bench/run.sh
