@@ -1,7 +1,5 @@
 import { DockerEngine } from '../adapters/docker/docker-engine.js';
 import { randomBytes } from 'node:crypto';
-import { openBrokerAdmin } from '../adapters/rabbitmq/broker-admin.js';
-import { openTaskBroker } from '../adapters/rabbitmq/task-broker.js';
 import { systemClock, type Clock } from '../core/clock.js';
 import type { BrokerAdmin } from '../core/ports/broker.js';
 import type { TaskBroker } from '../core/ports/task-broker.js';
@@ -42,8 +40,9 @@ export function realDependencies(): CliDependencies {
     stderr: process.stderr,
     clock: systemClock,
     createEngine: () => new DockerEngine(process.env),
-    openBroker: openBrokerAdmin,
-    openTaskBroker,
+    // amqplib is loaded only by the commands that talk to the broker.
+    openBroker: async (...args) => (await import('../adapters/rabbitmq/broker-admin.js')).openBrokerAdmin(...args),
+    openTaskBroker: async (url) => (await import('../adapters/rabbitmq/task-broker.js')).openTaskBroker(url),
     newRunId: () => `lt-${randomBytes(4).toString('hex')}`,
     createSwarm: (engine) => (engine instanceof DockerEngine ? new DockerSwarmApi(engine.docker, engine.endpoint) : undefined),
   };

@@ -15,7 +15,7 @@ export async function main(argv: string[], deps: CliDependencies = realDependenc
   const removeSignalHandlers = signal ? () => {} : handleInterrupts(controller);
   const out = new Output(deps.stdout, deps.stderr, { color: Output.colorWanted(deps.stderr, deps.env, !argv.includes('--no-color')) });
   try {
-    await buildProgram({ deps, signal: controller.signal }).parseAsync(argv);
+    await (await buildProgram({ deps, signal: controller.signal }, argv)).parseAsync(argv);
     return controller.signal.aborted ? 130 : 0;
   } catch (error) {
     return reportError(out, error, deps.env, controller.signal);

@@ -1,21 +1,43 @@
 import { Command, CommanderError } from 'commander';
-import { autoscaleCommand } from './commands/autoscale.js';
-import { downCommand } from './commands/down.js';
-import { eventsCommand } from './commands/events.js';
-import { initCommand } from './commands/init.js';
-import { logsCommand } from './commands/logs.js';
-import { loadTestCommand } from './commands/load-test.js';
-import { psCommand } from './commands/ps.js';
-import { scaleAllCommand } from './commands/scale-all.js';
-import { scaleCommand } from './commands/scale.js';
-import { statusCommand } from './commands/status.js';
-import { upCommand } from './commands/up.js';
 import type { Runtime } from './runtime.js';
 
 export const VERSION = '0.1.0';
 
-/** Registers the commands; nothing else. */
-export function buildProgram(runtime: Runtime): Command {
+type CommandFactory = (runtime: Runtime) => Command;
+
+/**
+ * Every command, each loaded only when it runs: a scale need not load the load test's histogram
+ * or the autoscaler's metrics (start-up time is paid on every command).
+ */
+const COMMANDS: Array<[name: string, load: () => Promise<CommandFactory>]> = [
+  ['up', async () => (await import('./commands/up.js')).upCommand],
+  ['down', async () => (await import('./commands/down.js')).downCommand],
+  ['scale', async () => (await import('./commands/scale.js')).scaleCommand],
+  ['scale-all', async () => (await import('./commands/scale-all.js')).scaleAllCommand],
+  ['status', async () => (await import('./commands/status.js')).statusCommand],
+  ['ps', async () => (await import('./commands/ps.js')).psCommand],
+  ['load-test', async () => (await import('./commands/load-test.js')).loadTestCommand],
+  ['logs', async () => (await import('./commands/logs.js')).logsCommand],
+  ['events', async () => (await import('./commands/events.js')).eventsCommand],
+  ['init', async () => (await import('./commands/init.js')).initCommand],
+  ['autoscale', async () => (await import('./commands/autoscale.js')).autoscaleCommand],
+];
+
+/** Global options that take a value: what follows them is not the command's name. */
+const GLOBAL_OPTIONS_WITH_VALUE = new Set(['-c', '--config', '-f', '--file', '-p', '--project-name']);
+
+/** The command an argv names; undefined when none is (help, version) or it is unknown. */
+function commandNamed(argv: string[]): string | undefined {
+  for (let index = 2; index < argv.length; index++) {
+    const word = argv[index];
+    if (GLOBAL_OPTIONS_WITH_VALUE.has(word)) index++;
+    else if (!word.startsWith('-')) return COMMANDS.some(([name]) => name === word) ? word : undefined;
+  }
+  return undefined;
+}
+
+/** Registers the commands argv needs (all of them for help or an unknown name); nothing else. */
+export async function buildProgram(runtime: Runtime, argv: string[]): Promise<Command> {
   const { stdout, stderr } = runtime.deps;
   const output = {
     writeOut: (text: string) => stdout.write(text),
@@ -33,8 +55,9 @@ export function buildProgram(runtime: Runtime): Command {
     // while `qscale -f other.yml ps` names a compose file.
     .enablePositionalOptions()
     .exitOverride();
-  const commands = [upCommand, downCommand, scaleCommand, scaleAllCommand, statusCommand, psCommand, loadTestCommand, logsCommand, eventsCommand, initCommand, autoscaleCommand];
-  for (const make of commands) {
+  const named = commandNamed(argv);
+  const factories = await Promise.all(COMMANDS.filter(([name]) => named === undefined || name === named).map(([, load]) => load()));
+  for (const make of factories) {
     // addCommand does not pass settings down as .command() would: give each the same output.
     // --no-color is global, yet users type it after the command too (`qscale logs --no-color`).
     program.addCommand(make(runtime).option('--no-color', 'no colours').configureOutput(output).exitOverride());
