@@ -51,7 +51,7 @@ function recording(broker: TaskBroker, raw: unknown[]): TaskBroker {
     ensureTaskQueue: (queue) => broker.ensureTaskQueue(queue),
     createResultsQueue: (queue) => broker.createResultsQueue(queue),
     deleteResultsQueue: (queue) => broker.deleteResultsQueue(queue),
-    publishTask: (queue, task, replyTo) => broker.publishTask(queue, task, replyTo),
+    publishTask: (queue, task, replyTo, onConfirm) => broker.publishTask(queue, task, replyTo, onConfirm),
     drained: () => broker.drained(),
     consumeResults: (queue, onResult) =>
       broker.consumeResults(queue, (delivery) => {

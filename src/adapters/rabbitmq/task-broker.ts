@@ -2,7 +2,7 @@ import type amqp from 'amqplib';
 import type { TaskMessage } from '../../../templates/worker/src/protocol.js';
 import { taskQueueArguments } from '../../../templates/worker/src/protocol.js';
 import { QscaleError } from '../../core/errors.js';
-import type { PublishAttempt, QueueInfo, ResultDelivery, ResultSubscription, TaskBroker } from '../../core/ports/task-broker.js';
+import type { OnConfirm, QueueInfo, ResultDelivery, ResultSubscription, TaskBroker } from '../../core/ports/task-broker.js';
 import { maskUrlPasswords } from '../../core/secrets.js';
 import { brokerUnreachable, connectAmqp } from './broker-admin.js';
 
@@ -57,22 +57,19 @@ class AmqpTaskBroker implements TaskBroker {
     await this.withChannel((channel) => channel.deleteQueue(queue).then(() => {}));
   }
 
-  publishTask(queue: string, task: TaskMessage, replyTo: string): PublishAttempt {
-    let settle!: (error: unknown) => void;
-    const confirmed = new Promise<void>((resolve, reject) => {
-      settle = (error) => (error ? reject(error instanceof Error ? error : new Error(String(error))) : resolve());
-    });
+  publishTask(queue: string, task: TaskMessage, replyTo: string, onConfirm: OnConfirm): boolean {
     const accepted = this.publishChannel.publish(
       '',
       queue,
       Buffer.from(JSON.stringify(task)),
       { messageId: task.id, replyTo, persistent: true, contentType: 'application/json' },
-      (error) => settle(error),
+      // amqplib passes null on ack, an Error on nack or when the channel closes.
+      (error) => (error ? onConfirm(error instanceof Error ? error : new Error(String(error))) : onConfirm()),
     );
     if (!accepted && !this.drain) {
       this.drain = new Promise<void>((resolve) => this.publishChannel.once('drain', resolve)).finally(() => (this.drain = undefined));
     }
-    return { accepted, confirmed };
+    return accepted;
   }
 
   drained(): Promise<void> {

@@ -77,16 +77,28 @@ export function scheduledOffsetMs(k: number, ratePerSecond: number | undefined):
   return ratePerSecond ? (k * 1000) / ratePerSecond : 0;
 }
 
-/** Wakes every waiter on the next change; waiters re-check their condition. */
-class ChangeSignal {
-  private waiters: Array<() => void> = [];
-  notify(): void {
-    const waiters = this.waiters;
-    this.waiters = [];
-    for (const wake of waiters) wake();
+/**
+ * Waits until a condition holds. Whoever changes the state calls `check()`, which evaluates only the
+ * conditions someone is waiting on: a result or a confirm costs one comparison, not a wake-up of
+ * every waiter, and the publisher, woken by a confirm, runs after the whole batch of confirms that
+ * arrived with it (a microtask later) and refills the window in one go.
+ */
+class Conditions {
+  private waiting: Array<{ holds: () => boolean; resolve: () => void }> = [];
+
+  until(holds: () => boolean): Promise<void> {
+    if (holds()) return Promise.resolve();
+    return new Promise((resolve) => this.waiting.push({ holds, resolve }));
   }
-  next(): Promise<void> {
-    return new Promise((resolve) => this.waiters.push(resolve));
+
+  check(): void {
+    if (this.waiting.length === 0) return;
+    const still: typeof this.waiting = [];
+    for (const waiter of this.waiting) {
+      if (waiter.holds()) waiter.resolve();
+      else still.push(waiter);
+    }
+    this.waiting = still;
   }
 }
 
@@ -101,12 +113,14 @@ export async function runLoadTest(deps: LoadTestDependencies, plan: LoadTestPlan
   const emit = deps.onEvent ?? (() => {});
   const progressIntervalMs = deps.progressIntervalMs ?? 200;
   const ledger = new RunLedger(plan.queues);
-  const changed = new ChangeSignal();
+  const conditions = new Conditions();
   const total = plan.tasksPerQueue * plan.queues.length;
   const startedAt = clock.now();
   let lastProgressAt = -Infinity;
   let unconfirmed = 0;
   let rejectedCount = 0;
+  let timedOut = false;
+  const aborted = () => signal?.aborted === true;
 
   const progress = (force = false) => {
     const now = clock.now();
@@ -127,27 +141,41 @@ export async function runLoadTest(deps: LoadTestDependencies, plan: LoadTestPlan
     });
   };
   const allAccounted = () => ledger.accounted + rejectedCount >= total;
+  /** The confirm callback of the task `id`; one closure per task, no promise. */
+  const onConfirm = (id: string) => (error?: Error) => {
+    if (error) {
+      ledger.recordRejected(id);
+      rejectedCount++;
+    } else {
+      ledger.recordConfirmed(id);
+    }
+    unconfirmed--;
+    conditions.check();
+  };
 
   throwIfAborted(signal);
   for (const queue of plan.queues) await broker.ensureTaskQueue(queue);
   await broker.createResultsQueue(plan.resultsQueue);
-  let timedOut = false;
+  // One listener for the whole run: every wait below includes `aborted()` in its condition.
+  const onAbort = () => conditions.check();
+  signal?.addEventListener('abort', onAbort, { once: true });
   try {
     const subscription = await broker.consumeResults(plan.resultsQueue, (delivery) => {
       ledger.recordResult(delivery.body, clock.now());
       progress();
-      changed.notify();
+      conditions.check();
     });
     try {
       emit({ type: 'phase', runId: plan.runId, phase: 'publishing' });
       const payload = plan.payloadSize > 0 ? 'x'.repeat(plan.payloadSize) : undefined;
+      const windowHasRoom = () => unconfirmed < plan.maxUnconfirmed || aborted();
       const publishStart = clock.now();
       for (let k = 0; k < plan.tasksPerQueue; k++) {
         const due = publishStart + scheduledOffsetMs(k, plan.ratePerSecond);
         const wait = due - clock.now();
         if (wait > 0) await sleepOrAbort(clock, wait, signal);
         for (let q = 0; q < plan.queues.length; q++) {
-          while (unconfirmed >= plan.maxUnconfirmed) await raceAbort(changed.next(), signal);
+          if (unconfirmed >= plan.maxUnconfirmed) await conditions.until(windowHasRoom);
           throwIfAborted(signal);
           const queue = plan.queues[q];
           const id = `${plan.runId}-${q}-${k}`;
@@ -156,32 +184,36 @@ export async function runLoadTest(deps: LoadTestDependencies, plan: LoadTestPlan
           if (plan.failRate > 0) task.failRate = plan.failRate;
           if (payload) task.payload = payload;
           ledger.recordSent(queue, id, sentAt);
-          let attempt;
+          unconfirmed++;
+          let accepted;
           try {
-            attempt = broker.publishTask(queue, task, plan.resultsQueue);
+            accepted = broker.publishTask(queue, task, plan.resultsQueue, onConfirm(id));
           } catch (error) {
             throw new QscaleError('BROKER_FAILED', `publishing to ${queue} failed: ${(error as Error).message}`, { cause: error });
           }
-          unconfirmed++;
-          attempt.confirmed.then(
-            () => ledger.recordConfirmed(id),
-            () => {
-              ledger.recordRejected(id);
-              rejectedCount++;
-            },
-          ).finally(() => {
-            unconfirmed--;
-            changed.notify();
-          });
-          if (!attempt.accepted) await raceAbort(broker.drained(), signal);
+          if (!accepted) await raceAbort(broker.drained(), signal);
         }
         progress();
       }
 
       emit({ type: 'phase', runId: plan.runId, phase: 'collecting' });
       progress(true);
-      const deadline = clock.now() + plan.timeoutMs;
-      timedOut = !(await waitUntil(() => allAccounted() && unconfirmed === 0, deadline, clock, changed, signal));
+      // One deadline timer for the whole wait, not one per result.
+      const deadline = new AbortController();
+      clock.sleep(plan.timeoutMs, deadline.signal).then(
+        () => {
+          timedOut = true;
+          conditions.check();
+        },
+        () => {},
+      );
+      try {
+        await conditions.until(() => (allAccounted() && unconfirmed === 0) || timedOut || aborted());
+      } finally {
+        deadline.abort();
+      }
+      throwIfAborted(signal);
+      timedOut = timedOut && !(allAccounted() && unconfirmed === 0);
       if (!timedOut && plan.settleMs > 0) {
         emit({ type: 'phase', runId: plan.runId, phase: 'settling' });
         await sleepOrAbort(clock, plan.settleMs, signal);
@@ -190,6 +222,7 @@ export async function runLoadTest(deps: LoadTestDependencies, plan: LoadTestPlan
       await subscription.cancel().catch(() => {});
     }
   } finally {
+    signal?.removeEventListener('abort', onAbort);
     await broker.deleteResultsQueue(plan.resultsQueue).catch(() => {});
   }
   throwIfAborted(signal);
@@ -221,25 +254,6 @@ export async function runLoadTest(deps: LoadTestDependencies, plan: LoadTestPlan
     thresholds,
     passed: thresholds.every((threshold) => threshold.passed),
   };
-}
-
-/** true when the condition held before the deadline. */
-async function waitUntil(condition: () => boolean, deadline: number, clock: Clock, changed: ChangeSignal, signal?: AbortSignal): Promise<boolean> {
-  while (!condition()) {
-    throwIfAborted(signal);
-    const remaining = deadline - clock.now();
-    if (remaining <= 0) return false;
-    const timer = new AbortController();
-    const onAbort = () => timer.abort();
-    signal?.addEventListener('abort', onAbort, { once: true });
-    try {
-      await Promise.race([changed.next(), clock.sleep(remaining, timer.signal).catch(() => {})]);
-    } finally {
-      timer.abort();
-      signal?.removeEventListener('abort', onAbort);
-    }
-  }
-  return true;
 }
 
 async function sleepOrAbort(clock: Clock, ms: number, signal?: AbortSignal): Promise<void> {

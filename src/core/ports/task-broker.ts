@@ -5,12 +5,13 @@ import type { TaskMessage } from '../../../templates/worker/src/protocol.js';
  * unit tests use an in-memory fake. The adapter makes no decisions: pacing, the bound on
  * unconfirmed messages and waiting for 'drain' are the core's.
  */
-export interface PublishAttempt {
-  /** false: the client's write buffer is full; wait for `drained()` before publishing again. */
-  accepted: boolean;
-  /** Settles when the broker confirms (resolves) or refuses (rejects) the message. */
-  confirmed: Promise<void>;
-}
+
+/**
+ * Called once per published task: without an argument when the broker confirms it, with an error
+ * when the broker refuses it or the channel closes first. A callback, not a promise: the load
+ * tester publishes thousands a second and a promise chain per message costs more than the publish.
+ */
+export type OnConfirm = (error?: Error) => void;
 
 export interface QueueInfo {
   /** Messages waiting to be delivered. */
@@ -36,8 +37,11 @@ export interface TaskBroker {
   createResultsQueue(queue: string): Promise<void>;
   /** Deletes the run's results queue; an absent one is a success. Never called for task queues. */
   deleteResultsQueue(queue: string): Promise<void>;
-  /** Publishes one task persistently with messageId = task.id and replyTo, under publisher confirms. */
-  publishTask(queue: string, task: TaskMessage, replyTo: string): PublishAttempt;
+  /**
+   * Publishes one task persistently with messageId = task.id and replyTo, under publisher confirms.
+   * Returns false when the client's write buffer is full: wait for `drained()` before publishing again.
+   */
+  publishTask(queue: string, task: TaskMessage, replyTo: string, onConfirm: OnConfirm): boolean;
   /** Resolves when the write buffer has room again. */
   drained(): Promise<void>;
   consumeResults(queue: string, onResult: (delivery: ResultDelivery) => void): Promise<ResultSubscription>;

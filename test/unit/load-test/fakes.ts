@@ -1,6 +1,6 @@
 import type { TaskMessage, TaskResult } from '../../../templates/worker/src/protocol.js';
 import type { Clock } from '../../../src/core/clock.js';
-import type { PublishAttempt, QueueInfo, ResultDelivery, TaskBroker } from '../../../src/core/ports/task-broker.js';
+import type { OnConfirm, QueueInfo, ResultDelivery, TaskBroker } from '../../../src/core/ports/task-broker.js';
 
 interface Timer {
   at: number;
@@ -122,22 +122,20 @@ export class FakeTaskBroker implements TaskBroker {
     this.calls.push(`deleteResultsQueue ${queue}`);
   }
 
-  publishTask(queue: string, task: TaskMessage, replyTo: string): PublishAttempt {
+  publishTask(queue: string, task: TaskMessage, replyTo: string, onConfirm: OnConfirm): boolean {
     const n = this.published.length;
     if (this.full) this.publishedWhileFull++;
     this.published.push({ queue, task, replyTo });
     this.unconfirmed++;
     this.maxUnconfirmed = Math.max(this.maxUnconfirmed, this.unconfirmed);
     const { clock } = this.options;
-    const confirmed = new Promise<void>((resolve, reject) => {
-      const settle = () => {
-        this.unconfirmed--;
-        if (this.options.nack?.(n)) reject(new Error('nack'));
-        else resolve();
-      };
-      if (this.options.confirmDelayMs === undefined) this.held.push(settle);
-      else clock.schedule(this.options.confirmDelayMs, settle);
-    });
+    const settle = () => {
+      this.unconfirmed--;
+      if (this.options.nack?.(n)) onConfirm(new Error('nack'));
+      else onConfirm();
+    };
+    if (this.options.confirmDelayMs === undefined) this.held.push(settle);
+    else clock.schedule(this.options.confirmDelayMs, settle);
     if (!this.options.nack?.(n)) {
       const script = this.options.respond?.(task, queue, n) ?? [{ delayMs: 10, outcome: 'completed' as const }];
       let attempt = 0;
@@ -172,7 +170,7 @@ export class FakeTaskBroker implements TaskBroker {
         }),
       );
     }
-    return { accepted, confirmed };
+    return accepted;
   }
 
   drained(): Promise<void> {

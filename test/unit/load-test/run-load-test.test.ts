@@ -110,6 +110,47 @@ describe('runLoadTest against an in-memory broker', () => {
     expect(result.overall).toMatchObject({ sent: 200, confirmed: 200, completed: 200 });
   });
 
+  it('refills the whole window at once when a batch of confirms arrives', async () => {
+    // No results: only confirms can wake the publisher.
+    const { broker, deps } = setup({ confirmDelayMs: undefined, respond: () => [] });
+    const run = runLoadTest(deps, plan({ queues: ['task_a'], tasksPerQueue: 12, maxUnconfirmed: 4 }));
+    const publishedAfterEachBatch: number[] = [];
+    for (let batch = 0; batch < 3; batch++) {
+      await new Promise((resolve) => setImmediate(resolve));
+      publishedAfterEachBatch.push(broker.published.length);
+      broker.releaseConfirms();
+    }
+    const result = await run;
+    expect(publishedAfterEachBatch).toEqual([4, 8, 12]);
+    expect(broker.maxUnconfirmed).toBe(4);
+    expect(result.overall).toMatchObject({ sent: 12, confirmed: 12, completed: 0, lost: 12 });
+  });
+
+  it('arms one timer for the whole wait for results, not one per result', async () => {
+    const { clock, deps } = setup();
+    await runLoadTest(deps, plan({ tasksPerQueue: 200, timeoutMs: 10_000, settleMs: 100 }));
+    expect(clock.sleeps).toEqual([10_000, 100]);
+  });
+
+  it('stops on abort while the window is full and no confirm comes', async () => {
+    const controller = new AbortController();
+    const { broker, deps } = setup({ confirmDelayMs: undefined });
+    const run = runLoadTest({ ...deps, signal: controller.signal }, plan({ maxUnconfirmed: 3 }));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(broker.published).toHaveLength(3);
+    controller.abort();
+    await expect(run).rejects.toMatchObject({ code: 'ABORTED' });
+    expect(broker.published).toHaveLength(3);
+    expect(broker.calls).toContain('deleteResultsQueue qscale.results.r1');
+  });
+
+  it('times out when confirms never come, even with every result in', async () => {
+    const { deps } = setup({ confirmDelayMs: undefined });
+    const result = await runLoadTest(deps, plan({ timeoutMs: 5000 }));
+    expect(result.timedOut).toBe(true);
+    expect(result.overall).toMatchObject({ sent: 10, confirmed: 0, completed: 10 });
+  });
+
   it("waits for 'drain' after the write buffer fills", async () => {
     const { broker, deps } = setup({ accepted: (n) => n % 10 !== 9, drainDelayMs: 3 });
     const result = await runLoadTest(deps, plan({ tasksPerQueue: 50 }));
