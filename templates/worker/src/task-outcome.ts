@@ -25,18 +25,8 @@ export function parseTask(body: Buffer): TaskMessage | undefined {
   return typeof task.id === 'string' && task.id !== '' ? (task as TaskMessage) : undefined;
 }
 
-export interface AttemptFacts {
-  taskId: string;
-  run?: string;
-  queue: string;
-  workerId: string;
-  startedAt: number;
-  finishedAt: number;
-  attempt: number;
-  redelivered: boolean;
-  outcome: TaskOutcome;
-  error?: string;
-}
+/** What one attempt came to: the result's fields, optional ones possibly undefined. */
+export type AttemptFacts = TaskResult;
 
 export function buildResult(facts: AttemptFacts): TaskResult {
   const result: TaskResult = {
