@@ -2,9 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { LABEL } from '../../../src/core/compose-labels.js';
 import type { ServiceDefinition } from '../../../src/core/config/compose-file.js';
 import type { WorkerService } from '../../../src/core/config/qscale-config.js';
-import { QscaleError } from '../../../src/core/errors.js';
 import type { FleetEvent } from '../../../src/core/events.js';
 import { scaleService, scaleServices, type ScaleDependencies } from '../../../src/core/scale/scale-service.js';
+import { rejection } from '../../support/assertions.js';
 import { FakeEngine } from '../../support/fake-engine.js';
 
 const NOW = 1_700_000_000_000;
@@ -30,14 +30,6 @@ function setup() {
   return { engine, events, deps };
 }
 
-async function rejection(promise: Promise<unknown>): Promise<QscaleError> {
-  const error = await promise.then(
-    () => undefined,
-    (reason: unknown) => reason,
-  );
-  expect(error).toBeInstanceOf(QscaleError);
-  return error as QscaleError;
-}
 
 describe('scaleService', () => {
   it('scales up and down to exactly the count, and is a no-op at the count', async () => {

@@ -1,43 +1,20 @@
 import { describe, expect, it } from 'vitest';
 import type { Clock } from '../../../src/core/clock.js';
 import { loadConfig, type QscaleConfig } from '../../../src/core/config/qscale-config.js';
-import { QscaleError } from '../../../src/core/errors.js';
 import type { FleetEvent } from '../../../src/core/events.js';
 import { encodeDockerFrame } from '../../../src/core/logs/demux-docker-stream.js';
 import type { LogEvent } from '../../../src/core/logs/follow-fleet-logs.js';
 import { describeServiceChange } from '../../../src/core/swarm/plan-service-change.js';
 import { buildServiceSpec } from '../../../src/core/swarm/service-spec.js';
 import { SwarmBackend } from '../../../src/core/swarm/swarm-backend.js';
-import { writeProject } from '../../support/fixtures.js';
+import { rejection } from '../../support/assertions.js';
+import { SIMPLE_COMPOSE, SIMPLE_CONFIG, writeProject } from '../../support/fixtures.js';
 import { FakeSwarm, specHashOf } from '../../support/fake-swarm.js';
 
 const START = 1_700_000_000_000;
 
-const COMPOSE = `services:
-  worker-a:
-    image: demo/worker:1
-    network_mode: host
-    environment:
-      QUEUE: task_a
-  worker-b:
-    image: demo/worker:1
-    network_mode: host
-`;
-
-const CONFIG = `project:
-  name: demo
-system:
-  backend: swarm
-workers:
-  worker-a:
-    queue: task_a
-    min_replicas: 1
-    max_replicas: 5
-    initial_replicas: 2
-  worker-b:
-    queue: task_b
-    max_replicas: 3
-`;
+const COMPOSE = SIMPLE_COMPOSE;
+const CONFIG = SIMPLE_CONFIG.replace('project:\n  name: demo\n', 'project:\n  name: demo\nsystem:\n  backend: swarm\n');
 
 /** Time moves only by the backend's own sleeps: no test waits for real. */
 class SteppingClock implements Clock {
@@ -62,14 +39,6 @@ function setup(compose = COMPOSE) {
   return { config, clock, swarm, events, cpu, backend: backend(), withOptions: backend, worker };
 }
 
-async function rejection(promise: Promise<unknown>): Promise<QscaleError> {
-  const error = await promise.then(
-    () => undefined,
-    (reason: unknown) => reason,
-  );
-  expect(error).toBeInstanceOf(QscaleError);
-  return error as QscaleError;
-}
 
 /** The progress as the CLI would print it, one line per event. */
 function progress(events: FleetEvent[]): string[] {
