@@ -12,6 +12,7 @@ import { systemClock } from '../../src/core/clock.js';
 import { runLoadTest, type LoadTestPlan } from '../../src/core/load-test/run-load-test.js';
 import type { TaskBroker } from '../../src/core/ports/task-broker.js';
 import { taskQueueArguments, type TaskMessage, type TaskResult } from '../../templates/worker/src/protocol.js';
+import { workerComposeService } from './support/real-cli.js';
 
 /**
  * Real RabbitMQ (127.0.0.1:5672) and real worker containers (qscale/worker:local, host network),
@@ -97,19 +98,7 @@ beforeAll(async () => {
   dir = mkdtempSync(path.join(tmpdir(), `${ID}-`));
   writeFileSync(
     path.join(dir, 'docker-compose.yml'),
-    `services:
-  worker:
-    image: qscale/worker:local
-    network_mode: host
-    init: true
-    stop_grace_period: 5s
-    environment:
-      BROKER_URL: ${BROKER_URL}
-      QUEUE: ${QUEUE}
-      PREFETCH: "10"
-      TASK_MS: "1"
-      LOG_LEVEL: warn
-`,
+    `services:\n${workerComposeService(QUEUE, BROKER_URL)}`,
   );
   writeFileSync(
     path.join(dir, 'test-config.yml'),

@@ -12,7 +12,7 @@ import { SwarmVersionConflictError, type SwarmApi } from '../../src/core/ports/s
 import { SwarmBackend } from '../../src/core/swarm/swarm-backend.js';
 import { CapturedStream, type RunResult } from '../support/cli-harness.js';
 import { writeProject } from '../support/fixtures.js';
-import { docker, uniqueName } from './support/real-cli.js';
+import { docker, uniqueName, workerComposeService } from './support/real-cli.js';
 
 /**
  * A single-node swarm on this engine (initialised here, and left, unless one was already there),
@@ -23,18 +23,7 @@ const project = uniqueName('it-swarm');
 const QUEUE = `${project}-tasks`;
 
 const COMPOSE = `services:
-  worker:
-    image: qscale/worker:local
-    network_mode: host
-    init: true
-    stop_grace_period: 5s
-    environment:
-      BROKER_URL: ${BROKER_URL}
-      QUEUE: ${QUEUE}
-      PREFETCH: "10"
-      TASK_MS: "1"
-      LOG_LEVEL: warn
-  talker:
+${workerComposeService(QUEUE, BROKER_URL)}  talker:
     image: qscale/node-base:local
     network_mode: host
     init: true

@@ -37,3 +37,19 @@ export async function removeProjectContainers(project: string): Promise<void> {
   const ids = await containerIdsOf(project);
   if (ids.length > 0) await docker('rm', '-f', ...ids);
 }
+
+/** A compose service running the real worker image on `queue`, with near no-op tasks: YAML under `services:`. */
+export function workerComposeService(queue: string, brokerUrl = 'amqp://guest:guest@127.0.0.1:5672'): string {
+  return `  worker:
+    image: qscale/worker:local
+    network_mode: host
+    init: true
+    stop_grace_period: 5s
+    environment:
+      BROKER_URL: ${brokerUrl}
+      QUEUE: ${queue}
+      PREFETCH: "10"
+      TASK_MS: "1"
+      LOG_LEVEL: warn
+`;
+}
