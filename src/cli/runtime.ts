@@ -44,9 +44,7 @@ export function printOutcomes(context: CommandContext, outcomes: ScaleOutcome[],
         service: outcome.service,
         before: outcome.before,
         after: outcome.after,
-        operations: outcome.plans.flatMap((plan) =>
-          plan.chains.flatMap((chain) => chain.operations.map((operation) => ({ kind: operation.kind, container: operation.containerName, cause: operation.cause }))),
-        ),
+        operations: outcome.operations,
       })),
     });
   }

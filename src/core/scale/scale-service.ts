@@ -39,8 +39,16 @@ export interface ScaleOutcome {
   service: string;
   before: number;
   after: number;
-  /** The plans carried out (more than one when another process raced us). */
-  plans: ScalePlan[];
+  /** What was done (or, in a dry run, would be), one engine call each, on either backend. */
+  operations: OperationRecord[];
+}
+
+/** One call a scale made: a container created, a Swarm service updated, … and why. */
+export interface OperationRecord {
+  kind: string;
+  /** The container or service it acted on. */
+  target: string;
+  cause: string;
 }
 
 /** Plans carried out before giving up on a service that other processes keep changing. */
@@ -128,7 +136,8 @@ export async function scaleService(deps: ScaleDependencies, request: ScaleReques
       throw new QscaleError('DOCKER_FAILED', `${worker.name}: other processes kept changing the same containers; try again`);
     }
   }
-  return { service: worker.name, before: before ?? 0, after: options.dryRun ? (before ?? 0) : desired, plans };
+  const operations = plans.flatMap((plan) => plan.chains.flatMap((chain) => chain.operations.map(({ kind, containerName, cause }) => ({ kind, target: containerName, cause }))));
+  return { service: worker.name, before: before ?? 0, after: options.dryRun ? (before ?? 0) : desired, operations };
 }
 
 async function ensurePrerequisites(deps: ScaleDependencies, project: ProjectIdentity, worker: WorkerService): Promise<void> {

@@ -12,7 +12,7 @@ import { SwarmVersionConflictError, type SwarmApi, type SwarmService, type Swarm
 import { checkScaleRequest, type ScaleOutcome, type ScaleRequest } from '../scale/scale-service.js';
 import { awaitConvergence, DEFAULT_CONVERGENCE, isFailedTask, type ConvergenceOptions } from './await-convergence.js';
 import { followServiceLogs, workerOf } from './follow-service-logs.js';
-import { planServiceChange, planServiceRemoval, replicasOf, type ServiceChange } from './plan-service-change.js';
+import { describeServiceChange, planServiceChange, planServiceRemoval, replicasOf, type ServiceChange } from './plan-service-change.js';
 import { buildServiceSpec } from './service-spec.js';
 
 export interface SwarmBackendDependencies {
@@ -79,7 +79,8 @@ export class SwarmBackend implements FleetBackend {
       const change = planServiceChange(worker.name, current, wanted);
       before ??= change.before;
       onEvent({ type: 'service-change', change });
-      if (dryRun) return { service: worker.name, before, after: before, plans: [] };
+      const operations = change.kind === 'none' ? [] : [{ kind: change.kind, target: change.service, cause: describeServiceChange(change) }];
+      if (dryRun) return { service: worker.name, before, after: before, operations };
       // Failures from before this change are history, not ours to report.
       const failedBefore = new Set(current ? (await swarm.listTasks([current.id])).filter(isFailedTask).map((task) => task.id) : []);
       let serviceId: string;
@@ -101,7 +102,7 @@ export class SwarmBackend implements FleetBackend {
           this.options,
         );
       }
-      return { service: worker.name, before, after: change.after, plans: [] };
+      return { service: worker.name, before, after: change.after, operations };
     }
   }
 

@@ -27,7 +27,13 @@ describe('qscale scale', () => {
     expect(result.stderr).toBe('');
     const parsed = JSON.parse(result.stdout);
     expect(parsed).toMatchObject({ project: 'demo', dryRun: false, services: [{ service: 'worker-a', before: 0, after: 2 }] });
-    expect(parsed.services[0].operations.map((operation: { kind: string }) => operation.kind)).toEqual(['create', 'start', 'create', 'start']);
+    expect(parsed.services[0].operations.map((operation: { kind: string; target: string }) => `${operation.kind} ${operation.target}`)).toEqual([
+      'create demo-worker-a-1',
+      'start demo-worker-a-1',
+      'create demo-worker-a-2',
+      'start demo-worker-a-2',
+    ]);
+    expect(parsed.services[0].operations[0].cause).toBe('scale up 0 → 2');
   });
 
   it('prints the plan and changes nothing with --dry-run', async () => {

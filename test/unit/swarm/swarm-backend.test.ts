@@ -146,7 +146,12 @@ describe('SwarmBackend.scale', () => {
     s.swarm.calls.length = 0;
     s.events.length = 0;
     const [outcome] = await s.backend.scale([{ worker: s.worker('worker-a'), desired: 4 }]);
-    expect(outcome).toEqual({ service: 'worker-a', before: 2, after: 4, plans: [] });
+    expect(outcome).toEqual({
+      service: 'worker-a',
+      before: 2,
+      after: 4,
+      operations: [{ kind: 'update', target: 'demo_worker-a', cause: 'update demo_worker-a replicas 2 → 4' }],
+    });
     expect(s.swarm.calls).toEqual(['update demo_worker-a replicas 4']);
     expect(progress(s.events)).toEqual(['update demo_worker-a replicas 2 → 4', 'converged demo_worker-a 4 after 0ms']);
   });
