@@ -1,8 +1,8 @@
 import { Command } from 'commander';
+import { checkComposeServices } from '../../core/config/qscale-config.js';
 import { watchLifecycle } from '../../core/logs/container-lifecycle.js';
 import { renderLifecycle } from '../render/log-lines.js';
 import { contextOf, type Runtime } from '../runtime.js';
-import { checkServices } from './logs.js';
 
 export function eventsCommand(runtime: Runtime): Command {
   return new Command('events')
@@ -12,7 +12,7 @@ export function eventsCommand(runtime: Runtime): Command {
     .action(async (services: string[], options: { json?: boolean }, self: Command) => {
       const context = contextOf(runtime, self);
       const { config } = context;
-      checkServices(config, services);
+      checkComposeServices(config, services);
       const source = context.engine;
       await watchLifecycle(source, { project: config.project.name, services }, runtime.signal, (event) => {
         context.out.line(renderLifecycle(context.out.color, event, Boolean(options.json)));

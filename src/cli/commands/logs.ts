@@ -1,6 +1,6 @@
 import { once } from 'node:events';
 import { Command } from 'commander';
-import type { QscaleConfig } from '../../core/config/qscale-config.js';
+import { checkComposeServices } from '../../core/config/qscale-config.js';
 import { parseDurationMs } from '../../core/duration.js';
 import { usageError } from '../../core/errors.js';
 import type { LogEvent } from '../../core/logs/follow-fleet-logs.js';
@@ -32,7 +32,7 @@ export function logsCommand(runtime: Runtime): Command {
       const tail = options.tail.trim() === 'all' ? undefined : parseCount(options.tail, '--tail');
       const sinceSeconds = options.since === undefined ? undefined : parseSince(options.since, clock.now());
       const { config } = context;
-      checkServices(config, services);
+      checkComposeServices(config, services);
       const json = Boolean(options.json);
       const renderer = new LogLineRenderer(context.out.color, { timestamps: Boolean(options.timestamps), json });
       const onEvent = (event: LogEvent): Promise<void> | undefined => {
@@ -70,10 +70,6 @@ export function logsCommand(runtime: Runtime): Command {
     });
 }
 
-export function checkServices(config: QscaleConfig, services: string[]): void {
-  const unknown = services.find((service) => !config.compose.services.has(service));
-  if (unknown) throw usageError(`unknown service "${unknown}" (not in ${config.compose.file})`);
-}
 
 
 /** Compose's wording, so operators' habits and greps carry over. */

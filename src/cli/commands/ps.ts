@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import { usageError } from '../../core/errors.js';
+import { checkComposeServices } from '../../core/config/qscale-config.js';
 import { renderReplicas } from '../render/tables.js';
 import { contextOf, type Runtime } from '../runtime.js';
 
@@ -11,8 +11,7 @@ export function psCommand(runtime: Runtime): Command {
     .action(async (services: string[], options: { json?: boolean }, self: Command) => {
       const context = contextOf(runtime, self);
       const { config } = context;
-      const unknown = services.find((service) => !config.compose.services.has(service));
-      if (unknown) throw usageError(`unknown service "${unknown}" (not in ${config.compose.file})`);
+      checkComposeServices(config, services);
       const rows = await (await context.backend()).replicas(services);
       if (options.json) context.out.json(rows);
       else context.out.line(renderReplicas(context.out, rows));

@@ -187,6 +187,12 @@ function resolveProjectName(flag: string | undefined, fromEnv: string | undefine
   return fromFolder;
 }
 
+/** Refuses service names the compose file does not define (ps, logs, events take any of its services). */
+export function checkComposeServices(config: QscaleConfig, services: readonly string[]): void {
+  const unknown = services.find((service) => !config.compose.services.has(service));
+  if (unknown) throw usageError(`unknown service "${unknown}" (not in ${config.compose.file})`);
+}
+
 export function findWorker(config: QscaleConfig, name: string): WorkerService {
   const worker = config.workers.find((candidate) => candidate.name === name);
   if (!worker) {
