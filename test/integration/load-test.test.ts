@@ -12,7 +12,7 @@ import { systemClock } from '../../src/core/clock.js';
 import { runLoadTest, type LoadTestPlan } from '../../src/core/load-test/run-load-test.js';
 import type { TaskBroker } from '../../src/core/ports/task-broker.js';
 import { taskQueueArguments, type TaskMessage, type TaskResult } from '../../templates/worker/src/protocol.js';
-import { workerComposeService } from './support/real-cli.js';
+import { expectConsumers, workerComposeService } from './support/real-cli.js';
 
 /**
  * Real RabbitMQ (127.0.0.1:5672) and real worker containers (qscale/worker:local, host network),
@@ -118,13 +118,7 @@ load_test:
   const up = await qscale('up');
   expect(up.code, up.stderr).toBe(0);
   // Both workers consume before any test publishes.
-  const broker = await openTaskBroker(BROKER_URL);
-  try {
-    for (let i = 0; i < 100 && (await broker.queueInfo(QUEUE))?.consumers !== 2; i++) await systemClock.sleep(200);
-    expect((await broker.queueInfo(QUEUE))?.consumers).toBe(2);
-  } finally {
-    await broker.close();
-  }
+  await expectConsumers(BROKER_URL, QUEUE, 2);
 });
 
 afterAll(async () => {

@@ -2,7 +2,6 @@ import amqp from 'amqplib';
 import Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DockerSwarmApi } from '../../src/adapters/docker/swarm-api.js';
-import { openTaskBroker } from '../../src/adapters/rabbitmq/task-broker.js';
 import { realDependencies } from '../../src/cli/dependencies.js';
 import { main } from '../../src/cli/main.js';
 import { systemClock } from '../../src/core/clock.js';
@@ -12,7 +11,7 @@ import { SwarmVersionConflictError, type SwarmApi } from '../../src/core/ports/s
 import { SwarmBackend } from '../../src/core/swarm/swarm-backend.js';
 import { CapturedStream, type RunResult } from '../support/cli-harness.js';
 import { writeProject } from '../support/fixtures.js';
-import { docker, uniqueName, workerComposeService } from './support/real-cli.js';
+import { docker, expectConsumers, uniqueName, workerComposeService } from './support/real-cli.js';
 
 /**
  * A single-node swarm on this engine (initialised here, and left, unless one was already there),
@@ -250,13 +249,7 @@ describe('qscale on a Swarm', () => {
   it('runs a load test against the Swarm workers: every task completed', async () => {
     const scaled = await qscale(['scale', 'worker', '2']);
     expect(scaled.code, scaled.stderr).toBe(0);
-    const broker = await openTaskBroker(BROKER_URL);
-    try {
-      for (let i = 0; i < 100 && (await broker.queueInfo(QUEUE))?.consumers !== 2; i++) await systemClock.sleep(200);
-      expect((await broker.queueInfo(QUEUE))?.consumers).toBe(2);
-    } finally {
-      await broker.close();
-    }
+    await expectConsumers(BROKER_URL, QUEUE, 2);
     const result = await qscale(['load-test', '--tasks', '20', '--queue', QUEUE, '--task-ms', '5', '--json', '--max-lost', '0']);
     expect(result.code, result.stderr).toBe(0);
     const report = JSON.parse(result.stdout);

@@ -1,7 +1,10 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
+import { expect } from 'vitest';
+import { openTaskBroker } from '../../../src/adapters/rabbitmq/task-broker.js';
 import { main } from '../../../src/cli/main.js';
+import { systemClock } from '../../../src/core/clock.js';
 import { realDependencies } from '../../../src/cli/dependencies.js';
 import { CapturedStream, type RunResult } from '../../support/cli-harness.js';
 
@@ -52,4 +55,15 @@ export function workerComposeService(queue: string, brokerUrl = 'amqp://guest:gu
       TASK_MS: "1"
       LOG_LEVEL: warn
 `;
+}
+
+/** Waits (up to 20 s) until `queue` has `consumers` consumers, and fails the test otherwise. */
+export async function expectConsumers(brokerUrl: string, queue: string, consumers: number): Promise<void> {
+  const broker = await openTaskBroker(brokerUrl);
+  try {
+    for (let i = 0; i < 100 && (await broker.queueInfo(queue))?.consumers !== consumers; i++) await systemClock.sleep(200);
+    expect((await broker.queueInfo(queue))?.consumers).toBe(consumers);
+  } finally {
+    await broker.close();
+  }
 }
