@@ -7,11 +7,11 @@ COUNT   ?= 2
 TASKS   ?= 20
 ARGS    ?=
 
-.PHONY: help setup build up down scale scale-all status ps logs monitor load-test autoscale demo test test-unit bench clean
+.PHONY: help setup build up down scale scale-all status ps logs monitor load-test autoscale demo test test-unit chaos bench clean
 
 help:
 	@echo "make setup | build | up | down | scale QUEUE=worker-a COUNT=3 | scale-all COUNT=3 | status | ps"
-	@echo "make load-test TASKS=20 | monitor | demo | test | bench"
+	@echo "make load-test TASKS=20 | monitor | demo | test | chaos | bench"
 
 node_modules/.package-lock.json: package.json package-lock.json
 	npm ci --no-audit --no-fund
@@ -66,11 +66,17 @@ demo: setup build
 test-unit: node_modules/.package-lock.json
 	npx vitest run --project unit
 
+# Unit and integration tests, then the fault tests (chaos) in their own serial step.
 test: setup build
-	npm run --silent typecheck
+	bash scripts/run-tests.sh
+
+# Fault tests only: broker restarts, kills, cut connections, alarms, engine restarts, under load.
+# They use a broker node of their own on 127.0.0.1:5673, never the shared one.
+chaos: setup build
+	bash scripts/chaos-broker.sh start
 	mkdir -p build
-	npx vitest run --reporter=default --reporter=json --outputFile.json=build/vitest-report.json
-	@node scripts/test-summary.mjs build/vitest-report.json
+	npx vitest run --project chaos --reporter=default --reporter=json --outputFile.json=build/vitest-chaos.json
+	@node scripts/test-summary.mjs build/vitest-chaos.json
 
 bench: setup build
 	bash bench/run.sh

@@ -1,12 +1,11 @@
-import { isQscaleError } from '../core/errors.js';
+import { Interrupt, interruptExitCode, isQscaleError } from '../core/errors.js';
 import { maskUrlPasswords } from '../core/secrets.js';
 import { realDependencies, type CliDependencies } from './dependencies.js';
 import { Output } from './output.js';
 import { buildProgram, CommanderError } from './program.js';
 
 /**
- * Runs one qscale command line and returns its exit code: 0 ok, 1 runtime failure, 2 usage or
- * configuration error, 130 interrupted. Never calls process.exit; never prints a stack trace
+ * Runs one qscale command line and returns its exit code (the table in core/errors.ts). Never calls process.exit; never prints a stack trace
  * unless QSCALE_DEBUG is set.
  */
 export async function main(argv: string[], deps: CliDependencies = realDependencies(), signal?: AbortSignal): Promise<number> {
@@ -16,7 +15,7 @@ export async function main(argv: string[], deps: CliDependencies = realDependenc
   const out = new Output(deps.stdout, deps.stderr, { color: Output.colorWanted(deps.stderr, deps.env, !argv.includes('--no-color')) });
   try {
     await (await buildProgram({ deps, signal: controller.signal }, argv)).parseAsync(argv);
-    return controller.signal.aborted ? 130 : 0;
+    return controller.signal.aborted ? interruptExitCode(controller.signal) : 0;
   } catch (error) {
     return reportError(out, error, deps.env, controller.signal);
   } finally {
@@ -32,7 +31,7 @@ function reportError(out: Output, error: unknown, env: NodeJS.ProcessEnv, signal
   }
   if (signal.aborted) {
     out.error('interrupted');
-    return 130;
+    return interruptExitCode(signal);
   }
   if (isQscaleError(error)) {
     out.error(error.hint ? `${error.message} — ${error.hint}` : error.message);
@@ -47,9 +46,9 @@ function reportError(out: Output, error: unknown, env: NodeJS.ProcessEnv, signal
 
 /** The first Ctrl-C aborts the run cleanly; a second one exits at once. */
 function handleInterrupts(controller: AbortController): () => void {
-  const onSignal = () => {
-    if (controller.signal.aborted) process.exit(130);
-    controller.abort(new Error('interrupted'));
+  const onSignal = (name: NodeJS.Signals) => {
+    if (controller.signal.aborted) process.exit(interruptExitCode(controller.signal));
+    controller.abort(new Interrupt(name === 'SIGTERM' ? 'SIGTERM' : 'SIGINT'));
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);

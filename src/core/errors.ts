@@ -14,7 +14,10 @@ export type ErrorCode =
   | 'THRESHOLD_FAILED'
   | 'ABORTED';
 
-/** Exit codes: 0 ok, 1 runtime failure, 2 usage or configuration error, 130 interrupted. */
+/**
+ * Exit codes, one table for every command: 0 ok, 1 operational failure, 2 usage or configuration
+ * error, 99 thresholds failed (k6's convention), 130 interrupted by SIGINT, 143 by SIGTERM.
+ */
 export const EXIT_CODE_OF: Record<ErrorCode, number> = {
   CONFIG_INVALID: 2,
   USAGE: 2,
@@ -24,7 +27,7 @@ export const EXIT_CODE_OF: Record<ErrorCode, number> = {
   DOCKER_FAILED: 1,
   BROKER_UNREACHABLE: 1,
   BROKER_FAILED: 1,
-  THRESHOLD_FAILED: 1,
+  THRESHOLD_FAILED: 99,
   ABORTED: 130,
 };
 
@@ -55,4 +58,21 @@ export function isQscaleError(error: unknown): error is QscaleError {
 
 export function throwIfAborted(signal: AbortSignal | undefined): void {
   if (signal?.aborted) throw new QscaleError('ABORTED', 'interrupted');
+}
+
+/** The abort reason when a signal interrupts a command: which one decides the exit code. */
+export class Interrupt extends Error {
+  constructor(readonly signalName: 'SIGINT' | 'SIGTERM') {
+    super('interrupted');
+    this.name = 'Interrupt';
+  }
+
+  get exitCode(): number {
+    return this.signalName === 'SIGTERM' ? 143 : 130;
+  }
+}
+
+/** 143 when an aborted signal's reason is a SIGTERM Interrupt, else 130. */
+export function interruptExitCode(signal: AbortSignal): number {
+  return signal.reason instanceof Interrupt ? signal.reason.exitCode : 130;
 }

@@ -19,6 +19,13 @@ export interface TaskMessage {
   failRate?: number;
   /** Padding, to test payload sizes. */
   payload?: string;
+  /** Probability (0..1) that this task kills its worker process abruptly (SIGKILL), as an OOM would. */
+  crashRate?: number;
+  /**
+   * Milliseconds since the epoch after which nobody waits for this task's result: a worker that
+   * receives it later acks and drops it (counted as dropped, never a failure, never dead-lettered).
+   */
+  deadline?: number;
 }
 
 export type TaskOutcome = 'completed' | 'retrying' | 'dead-lettered';
@@ -40,6 +47,48 @@ export interface TaskResult {
   outcome: TaskOutcome;
   error?: string;
 }
+
+/**
+ * The control exchange (fanout, durable). Every worker binds an exclusive, auto-delete queue of its
+ * own to it and obeys the ControlMessages published there; the load tester and the scaler publish.
+ */
+export const CONTROL_EXCHANGE = 'qscale.control';
+
+/**
+ * - `cancel-run`: the load-test run `run` ended (finished, timed out or interrupted): ack and drop
+ *   its tasks at once, without working them, until `until` (ms since the epoch) — the run's tasks
+ *   all carry a deadline no later than that, so the worker may forget the run afterwards.
+ * - `report-state`: publish a WorkerStateReport to `replyTo` (a queue), echoing `requestId`.
+ */
+export type ControlMessage =
+  | { type: 'cancel-run'; run: string; until: number }
+  | { type: 'report-state'; requestId: string; replyTo: string };
+
+/** A worker's own account of what it holds, sent in answer to `report-state`. */
+export interface WorkerStateReport {
+  type: 'worker-state';
+  requestId: string;
+  /** The worker's id: its short (12 hex) container id, as in TaskResult.workerId. */
+  workerId: string;
+  queue: string;
+  /** Tasks being worked on right now (started, not finished). 0 means idle. */
+  working: number;
+  /** Every task it holds unacked: prefetched and waiting, working, awaiting a confirm. */
+  held: number;
+  /** True once it received SIGTERM and drains. */
+  draining: boolean;
+  /** Worker clock, ms since the epoch. */
+  at: number;
+}
+
+/**
+ * Header counting the deliveries of a task that ended with no outcome: the worker holding it died
+ * (crash, SIGKILL, lost connection). With the attempt header it bounds a task's deliveries.
+ */
+export const ABANDONED_HEADER = 'x-qscale-abandoned';
+
+/** Header on a message a worker dead-lettered itself: why, in words (e.g. "worker crashed"). */
+export const DEAD_LETTER_REASON_HEADER = 'x-qscale-dead-letter-reason';
 
 /** Header carrying the attempt number of a retried task. */
 export const ATTEMPT_HEADER = 'x-qscale-attempt';

@@ -78,10 +78,10 @@ describe('qscale load-test', () => {
     expect(result.stderr).toContain('wrote run.json');
   });
 
-  it('exits 1 when a threshold fails, after printing the summary that says which', async () => {
+  it('exits 99 when a threshold fails, after printing the summary that says which', async () => {
     const setup = project(SIMPLE_CONFIG, { respond: (_task, _queue, n) => (n === 0 ? [] : [{ delayMs: 10, outcome: 'completed' }]) });
     const result = await run(setup, ['--tasks', '2', '--max-lost', '0', '--max-p95', '1s', '--timeout', '2s']);
-    expect(result.code).toBe(1);
+    expect(result.code).toBe(99);
     expect(result.stdout).toContain('✘ --max-lost 0: lost 1 > 0');
     expect(result.stdout).toContain('✔ --max-p95 1s: p95 latency 10ms ≤ 1000ms');
     expect(result.stderr).toContain('error: threshold failed: --max-lost 0: lost 1 > 0');
