@@ -100,6 +100,21 @@ export function deadLetterQueueOf(queue: string): string {
 }
 
 /**
+ * Where a worker moves a task whose earlier delivery ended with no outcome (its worker died): such
+ * suspects are worked one at a time, so a task that crashes its worker takes no innocent task down
+ * with it again. The load tester and `status` count it with the task queue.
+ */
+export function quarantineQueueOf(queue: string): string {
+  return `${queue}.quarantine`;
+}
+
+/**
+ * Environment variable qscale sets on every worker container it creates: the stop timeout (ms) the
+ * engine will give it before SIGKILL. The worker's drain deadline is derived from it.
+ */
+export const STOP_TIMEOUT_ENV = 'QSCALE_STOP_TIMEOUT_MS';
+
+/**
  * Arguments every declarer of a task queue must use (RabbitMQ refuses a redeclare with other
  * arguments): failures past the retry limit are dead-lettered to `<queue>.dlq`.
  */
