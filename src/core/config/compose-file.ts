@@ -31,6 +31,8 @@ export interface ServiceDefinition {
   containerName?: string;
   ports: string[];
   profiles: string[];
+  /** `deploy.replicas` or the legacy `scale:` when the file sets one: how many containers Compose would start. */
+  replicas?: number;
 }
 
 export interface HealthcheckDefinition {
@@ -94,8 +96,10 @@ const serviceSchema = z.looseObject({
     .optional(),
   cpus: z.union([z.string(), z.number()]).optional(),
   mem_limit: z.union([z.string(), z.number()]).optional(),
+  scale: z.number().int().nonnegative().optional(),
   deploy: z
     .looseObject({
+      replicas: z.number().int().nonnegative().optional(),
       resources: z.looseObject({ limits: z.looseObject({ cpus: z.union([z.string(), z.number()]).optional(), memory: z.union([z.string(), z.number()]).optional() }).optional() }).optional(),
     })
     .optional(),
@@ -204,6 +208,11 @@ function normaliseService(source: YamlSource, workingDir: string, name: string, 
   if (nanoCpus !== undefined && !(nanoCpus > 0)) fail(['deploy', 'resources', 'limits', 'cpus'], `"${cpus}" is not a number of CPUs`);
   const memoryBytes = memory === undefined ? undefined : parseBytes(memory) ?? fail(['deploy', 'resources', 'limits', 'memory'], `"${memory}" is not a size (examples: 256m, 1g)`);
 
+  const replicas = raw.deploy?.replicas ?? raw.scale;
+  if (raw.deploy?.replicas !== undefined && raw.scale !== undefined && raw.deploy.replicas !== raw.scale) {
+    fail(['scale'], `scale (${raw.scale}) and deploy.replicas (${raw.deploy.replicas}) disagree`);
+  }
+
   return {
     name,
     image,
@@ -226,6 +235,7 @@ function normaliseService(source: YamlSource, workingDir: string, name: string, 
     containerName: raw.container_name,
     ports: (raw.ports ?? []).map((port) => (typeof port === 'object' ? JSON.stringify(port) : String(port))),
     profiles: raw.profiles ?? [],
+    replicas,
   };
 }
 
