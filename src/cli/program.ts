@@ -1,7 +1,9 @@
 import { Command, CommanderError } from 'commander';
+import packageJson from '../../package.json' with { type: 'json' };
 import type { Runtime } from './runtime.js';
 
-export const VERSION = '0.1.0';
+/** From package.json: the bundler inlines it at build time, so `--version` is the package's. */
+export const VERSION: string = packageJson.version;
 
 type CommandFactory = (runtime: Runtime) => Command;
 

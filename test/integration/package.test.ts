@@ -1,0 +1,96 @@
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { execFileAsync, uniqueName } from './support/real-cli.js';
+
+/**
+ * The npm package as a user gets it: packed (prepack builds dist/ from a clean copy of the sources),
+ * installed into a temporary prefix, run from another folder. The copy keeps the work tree's dist/
+ * untouched, since other tests run the CLI from it.
+ */
+const repo = path.resolve(import.meta.dirname, '../..');
+const { version } = JSON.parse(readFileSync(path.join(repo, 'package.json'), 'utf8')) as { version: string };
+const COPIED = ['package.json', 'package-lock.json', 'tsconfig.json', 'README.md', 'LICENSE', 'bin', 'docs', 'scripts', 'src', 'templates', 'vendor'];
+
+/** npm settings inherited from an enclosing `npm run` (prefix, global…) would redirect the install. */
+function cleanEnv(): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { NO_COLOR: '1', npm_config_update_notifier: 'false', npm_config_fund: 'false', npm_config_audit: 'false' };
+  for (const [key, value] of Object.entries(process.env)) if (!/^npm_/i.test(key) && key !== 'NODE_OPTIONS') env[key] = value;
+  return env;
+}
+
+async function run(command: string, args: string[], cwd: string) {
+  return execFileAsync(command, args, { cwd, env: cleanEnv(), timeout: 180_000, maxBuffer: 16 * 1024 * 1024 });
+}
+
+describe('the npm package', () => {
+  let work: string;
+  let tarball: string;
+  let files: string[];
+  let qscaleBin: string;
+
+  beforeAll(async () => {
+    work = mkdtempSync(path.join(tmpdir(), 'qscale-package-'));
+    const source = path.join(work, 'source');
+    mkdirSync(source);
+    for (const entry of COPIED) {
+      try {
+        cpSync(path.join(repo, entry), path.join(source, entry), { recursive: true });
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      }
+    }
+    // Test-only files a user's clone has too: the allow-list must leave them out.
+    for (const stray of ['test', 'bench', '.ci']) cpSync(path.join(repo, stray), path.join(source, stray), { recursive: true });
+    cpSync(path.join(repo, '.env'), path.join(source, '.env'));
+    symlinkSync(path.join(repo, 'node_modules'), path.join(source, 'node_modules'));
+
+    // Packed twice into the source folder: the second tarball must not contain the first.
+    await run('npm', ['pack', '--silent'], source);
+    const { stdout } = await run('npm', ['pack', '--silent', '--ignore-scripts', '--pack-destination', work], source);
+    tarball = path.join(work, stdout.trim().split('\n').pop() as string);
+    files = (await run('tar', ['tzf', tarball], work)).stdout.trim().split('\n').map((file) => file.replace(/^package\//, ''));
+
+    await run('npm', ['install', '--global', '--prefix', path.join(work, 'prefix'), tarball], work);
+    qscaleBin = path.join(work, 'prefix', 'bin', 'qscale');
+  }, 300_000);
+
+  afterAll(() => {
+    if (work) rmSync(work, { recursive: true, force: true });
+  });
+
+  it('holds the built CLI, its templates, README and LICENSE', () => {
+    expect(files).toEqual(expect.arrayContaining(['package.json', 'README.md', 'LICENSE', 'bin/qscale.js', 'dist/qscale.mjs', 'templates/project/Makefile', 'templates/worker/src/main.ts', 'templates/Dockerfile']));
+    expect(files.some((file) => file.startsWith('dist/chunks/') && file.endsWith('.mjs'))).toBe(true);
+  });
+
+  it('holds no tests, benchmarks, CI, .env, source maps or earlier tarballs', () => {
+    const unwanted = files.filter((file) => /^(test|bench|\.ci|src|node_modules)\//.test(file) || file === '.env' || file.endsWith('.tgz') || file.endsWith('.map'));
+    expect(unwanted).toEqual([]);
+  });
+
+  it('installs into a prefix and answers --version and --help from another folder', async () => {
+    const elsewhere = mkdtempSync(path.join(work, 'elsewhere-'));
+    expect((await run(qscaleBin, ['--version'], elsewhere)).stdout.trim()).toBe(version);
+    const help = (await run(qscaleBin, ['--help'], elsewhere)).stdout;
+    expect(help).toContain('Usage: qscale');
+    expect(help).toMatch(/^\s+scale \[options\]/m);
+  });
+
+  it('runs through npm exec --package=<tarball>', async () => {
+    const elsewhere = mkdtempSync(path.join(work, 'exec-'));
+    const { stdout } = await run('npm', ['exec', '--yes', `--package=${tarball}`, '--', 'qscale', '--version'], elsewhere);
+    expect(stdout.trim()).toBe(version);
+  });
+
+  it('writes a project with init whose scale --dry-run plans against the real engine', async () => {
+    const name = uniqueName('pkg');
+    await run(qscaleBin, ['init', name], work);
+    const project = path.join(work, name);
+    expect(readdirSync(project)).toEqual(expect.arrayContaining(['Makefile', 'test-config.yml', 'package.json']));
+    const { stdout } = await run(qscaleBin, ['scale', 'worker-a', '2', '--dry-run'], project);
+    expect(stdout).toContain('worker-a: 0 → 2');
+    expect(stdout).toContain(`create ${name}-worker-a-1`);
+  });
+});
