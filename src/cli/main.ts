@@ -1,7 +1,7 @@
 import { Interrupt, interruptExitCode, isQscaleError } from '../core/errors.js';
 import { maskUrlPasswords } from '../core/secrets.js';
 import { realDependencies, type CliDependencies } from './dependencies.js';
-import { Output } from './output.js';
+import { isClosedStreamError, Output } from './output.js';
 import { buildProgram, CommanderError } from './program.js';
 
 /**
@@ -29,6 +29,8 @@ function reportError(out: Output, error: unknown, env: NodeJS.ProcessEnv, signal
     if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help') return 0;
     return 2;
   }
+  // The reader of our output left (`| head`): as for `docker logs -f | head`, that is no failure.
+  if (isClosedStreamError(error)) return 0;
   if (signal.aborted) {
     out.error('interrupted');
     return interruptExitCode(signal);

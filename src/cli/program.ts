@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import packageJson from '../../package.json' with { type: 'json' };
+import { writeTo } from './output.js';
 import type { Runtime } from './runtime.js';
 
 /** From package.json: the bundler inlines it at build time, so `--version` is the package's. */
@@ -42,8 +43,8 @@ function commandNamed(argv: string[]): string | undefined {
 export async function buildProgram(runtime: Runtime, argv: string[]): Promise<Command> {
   const { stdout, stderr } = runtime.deps;
   const output = {
-    writeOut: (text: string) => stdout.write(text),
-    writeErr: (text: string) => stderr.write(text),
+    writeOut: (text: string) => writeTo(stdout, text),
+    writeErr: (text: string) => writeTo(stderr, text),
   };
   const program = new Command('qscale')
     .description('Scale, watch and load-test RabbitMQ worker fleets under Docker Compose')

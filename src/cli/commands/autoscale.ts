@@ -9,6 +9,7 @@ import { findWorker, type WorkerService } from '../../core/config/qscale-config.
 import { usageError } from '../../core/errors.js';
 import { assertScalingEnabled } from '../../core/scale/scale-service.js';
 import type { CommandContext } from '../context.js';
+import { writeTo } from '../output.js';
 import { parseIntervalMs } from '../parse.js';
 import { decisionJson, renderAutoscaleNotice, renderDecision, renderSimulation, simulationCsv } from '../render/autoscale.js';
 import { progressRenderer } from '../render/progress.js';
@@ -60,6 +61,9 @@ export async function autoscaleFleet(context: CommandContext, workers: WorkerSer
     out.info(`Prometheus metrics on http://127.0.0.1:${server.port}/metrics`);
   }
   if (!options.json && !options.once) out.info(out.color.dim(`every ${intervalMs / 1000}s${options.dryRun ? ', dry run' : ''} · Ctrl-C to stop`));
+  // Scaling must not depend on someone reading the decisions (`autoscale | head`): it goes on, unprinted.
+  const onStdoutClosed = () => out.info(`stdout was closed: ${options.dryRun ? 'deciding' : 'autoscaling'} goes on without printing decisions (Ctrl-C to stop)`);
+  out.stdoutClosedSignal.addEventListener('abort', onStdoutClosed, { once: true });
   try {
     await runAutoscaler(
       {
@@ -80,6 +84,7 @@ export async function autoscaleFleet(context: CommandContext, workers: WorkerSer
       { workers, intervalMs, dryRun: options.dryRun, once: options.once },
     );
   } finally {
+    out.stdoutClosedSignal.removeEventListener('abort', onStdoutClosed);
     await server?.close();
   }
 }
@@ -183,5 +188,5 @@ function parsePort(text: string | undefined): number | undefined {
 }
 
 function outputOf(runtime: Runtime) {
-  return { writeOut: (text: string) => runtime.deps.stdout.write(text), writeErr: (text: string) => runtime.deps.stderr.write(text) };
+  return { writeOut: (text: string) => writeTo(runtime.deps.stdout, text), writeErr: (text: string) => writeTo(runtime.deps.stderr, text) };
 }

@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { checkComposeServices } from '../../core/config/qscale-config.js';
 import { watchLifecycle } from '../../core/logs/container-lifecycle.js';
+import { untilInterruptedOrClosed } from '../output.js';
 import { renderLifecycle } from '../render/log-lines.js';
 import { contextOf, type Runtime } from '../runtime.js';
 
@@ -10,13 +11,15 @@ export function eventsCommand(runtime: Runtime): Command {
     .argument('[service...]', 'only these services')
     .option('--json', 'one JSON object per line: {time, event, container, service, number, id, exitCode?, health?}')
     .action(async (services: string[], options: { json?: boolean }, self: Command) => {
-      const context = contextOf(runtime, self);
+      // The feed ends quietly once stdout's reader is gone (`events | head -1`).
+      const signal = untilInterruptedOrClosed(runtime.signal, runtime.deps.stdout);
+      const context = contextOf({ ...runtime, signal }, self);
       const { config } = context;
       checkComposeServices(config, services);
       const source = context.engine;
-      await watchLifecycle(source, { project: config.project.name, services }, runtime.signal, (event) => {
+      await watchLifecycle(source, { project: config.project.name, services }, signal, (event) => {
         context.out.line(renderLifecycle(context.out.color, event, Boolean(options.json)));
       });
-      if (!runtime.signal.aborted) context.out.warn('the engine closed its event stream');
+      if (!signal.aborted) context.out.warn('the engine closed its event stream');
     });
 }

@@ -5,6 +5,7 @@ import { parseDurationMs } from '../../core/duration.js';
 import { usageError } from '../../core/errors.js';
 import type { LogEvent } from '../../core/logs/follow-fleet-logs.js';
 import type { OutputStream } from '../dependencies.js';
+import { untilInterruptedOrClosed } from '../output.js';
 import { parseCount } from '../parse.js';
 import { describeLifecycle, LogLineRenderer } from '../render/log-lines.js';
 import { contextOf, type Runtime } from '../runtime.js';
@@ -27,8 +28,10 @@ export function logsCommand(runtime: Runtime): Command {
     .option('-t, --timestamps', 'show the time of each line')
     .option('--json', 'one JSON object per line: {container, service, number, stream, time, message}')
     .action(async (services: string[], options: LogsOptions, self: Command) => {
-      const context = contextOf(runtime, self);
       const { clock, stdout } = runtime.deps;
+      // Following ends quietly once stdout's reader is gone (`logs -f | head`).
+      const signal = untilInterruptedOrClosed(runtime.signal, stdout);
+      const context = contextOf({ ...runtime, signal }, self);
       const tail = options.tail.trim() === 'all' ? undefined : parseCount(options.tail, '--tail');
       const sinceSeconds = options.since === undefined ? undefined : parseSince(options.since, clock.now());
       const { config } = context;
@@ -39,7 +42,7 @@ export function logsCommand(runtime: Runtime): Command {
         switch (event.type) {
           case 'line':
             context.out.line(renderer.line(event, clock.now()));
-            return drained(stdout, runtime.signal);
+            return drained(stdout, signal);
           case 'attached':
             renderer.widen(event.container);
             if (options.follow) context.out.info(renderer.notice(event.container, 'attached'));

@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { collectStatus } from '../../core/fleet/collect-status.js';
 import { maskUrlPasswords } from '../../core/secrets.js';
+import { untilInterruptedOrClosed } from '../output.js';
 import { parseIntervalMs } from '../parse.js';
 import { renderStatus } from '../render/tables.js';
 import { contextOf, type Runtime } from '../runtime.js';
@@ -11,9 +12,11 @@ export function statusCommand(runtime: Runtime): Command {
     .option('--json', 'print the status as JSON')
     .option('-w, --watch [interval]', 'refresh in place (default every 2s) until Ctrl-C')
     .action(async (options: { json?: boolean; watch?: string | boolean }, self: Command) => {
-      const context = contextOf(runtime, self);
-      const { config } = context;
       const { deps } = runtime;
+      // Watching ends quietly once stdout's reader is gone (`status --watch | head -1`).
+      const signal = untilInterruptedOrClosed(runtime.signal, deps.stdout);
+      const context = contextOf({ ...runtime, signal }, self);
+      const { config } = context;
       const backend = await context.backend();
       const collect = () => collectStatus(backend, () => deps.openBroker(config.broker.url, config.broker.managementUrl), maskUrlPasswords(config.broker.url));
       if (!options.watch) {
@@ -24,7 +27,7 @@ export function statusCommand(runtime: Runtime): Command {
       }
       const intervalMs = typeof options.watch === 'string' ? parseIntervalMs(options.watch, '--watch') : 2000;
       let previousLines = 0;
-      while (!runtime.signal.aborted) {
+      while (!signal.aborted) {
         const status = await collect();
         if (options.json) context.out.line(JSON.stringify(status));
         else {
@@ -34,7 +37,7 @@ export function statusCommand(runtime: Runtime): Command {
           context.out.line(text);
           previousLines = text.split('\n').length;
         }
-        await deps.clock.sleep(intervalMs, runtime.signal).catch(() => {});
+        await deps.clock.sleep(intervalMs, signal).catch(() => {});
       }
     });
 }
