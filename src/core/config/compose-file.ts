@@ -3,7 +3,8 @@ import path from 'node:path';
 import { z } from 'zod';
 import { parseDurationMs } from '../duration.js';
 import { configError } from '../errors.js';
-import { interpolateTree, parseEnvFile, type Environment } from './interpolate.js';
+import { parseEnvFile } from './env-file.js';
+import { interpolateTree, type Environment } from './interpolate.js';
 import { splitShellWords } from './shell-words.js';
 import { locate, parseWithSchema, readYamlFile, type YamlSource } from './yaml-source.js';
 
