@@ -160,7 +160,7 @@ describe('compose file', () => {
 
   it('reports a required variable that is unset', () => {
     const error = errorOf(() => load(SIMPLE_CONFIG, SIMPLE_COMPOSE.replace('demo/worker:1\n    network_mode: host\n    environment', '${IMAGE:?set IMAGE}\n    network_mode: host\n    environment')));
-    expect(error.message).toBe('docker-compose.yml: services.worker-a.image: set IMAGE (line 3)');
+    expect(error.message).toBe('docker-compose.yml: services.worker-a.image: required variable IMAGE is missing a value: set IMAGE (line 3)');
   });
 
   it('resolves YAML anchors and merge keys as Compose does', () => {
