@@ -25,12 +25,14 @@ export class CommandContext {
     readonly deps: CliDependencies,
     readonly globals: GlobalOptions,
     readonly signal: AbortSignal,
+    /** The second Ctrl-C: give up what is in flight. */
+    readonly abandon?: AbortSignal,
   ) {
     this.out = new Output(deps.stdout, deps.stderr, { color: Output.colorWanted(deps.stdout, deps.env, globals.color) });
   }
 
-  static of(command: Command, deps: CliDependencies, signal: AbortSignal): CommandContext {
-    return new CommandContext(deps, command.optsWithGlobals<GlobalOptions>(), signal);
+  static of(command: Command, deps: CliDependencies, signal: AbortSignal, abandon?: AbortSignal): CommandContext {
+    return new CommandContext(deps, command.optsWithGlobals<GlobalOptions>(), signal, abandon);
   }
 
   /** test-config.yml and the compose file, parsed once. */
@@ -53,6 +55,8 @@ export class CommandContext {
   /** The platform the fleet runs on (Compose or Swarm); `onEvent` receives its progress. */
   backend(onEvent: EventSink = () => {}): Promise<FleetBackend> {
     const swarm = this.deps.createSwarm?.(this.engine);
-    return selectBackend(this.config, { engine: this.engine, swarm, clock: this.deps.clock, onEvent, signal: this.signal });
+    // Connects only when asked: before a scale-in, or for `ps`.
+    const workerStates = this.deps.createWorkerStateProbe?.(this.config.broker.url);
+    return selectBackend(this.config, { engine: this.engine, swarm, clock: this.deps.clock, onEvent, signal: this.signal, abandon: this.abandon, workerStates });
   }
 }

@@ -11,10 +11,11 @@ import { buildProgram, CommanderError } from './program.js';
 export async function main(argv: string[], deps: CliDependencies = realDependencies(), signal?: AbortSignal): Promise<number> {
   const controller = new AbortController();
   signal?.addEventListener('abort', () => controller.abort(signal.reason), { once: true });
-  const removeSignalHandlers = signal ? () => {} : handleInterrupts(controller);
+  const abandonController = new AbortController();
+  const removeSignalHandlers = signal ? () => {} : handleInterrupts(controller, abandonController);
   const out = new Output(deps.stdout, deps.stderr, { color: Output.colorWanted(deps.stderr, deps.env, !argv.includes('--no-color')) });
   try {
-    await (await buildProgram({ deps, signal: controller.signal }, argv)).parseAsync(argv);
+    await (await buildProgram({ deps, signal: controller.signal, abandon: abandonController.signal }, argv)).parseAsync(argv);
     return controller.signal.aborted ? interruptExitCode(controller.signal) : 0;
   } catch (error) {
     return reportError(out, error, deps.env, controller.signal);
@@ -46,10 +47,23 @@ function reportError(out: Output, error: unknown, env: NodeJS.ProcessEnv, signal
   return 1;
 }
 
-/** The first Ctrl-C aborts the run cleanly; a second one exits at once. */
-function handleInterrupts(controller: AbortController): () => void {
+/** After the second Ctrl-C, the run has this long to say what it left before the process exits anyway. */
+const ABANDON_GRACE_MS = 3000;
+
+/**
+ * The first Ctrl-C (or SIGTERM) aborts the run cleanly: what was begun is finished or undone, then
+ * reported. The second abandons that too: the run reports what it left and returns. Should it
+ * still not end (a call the engine does not answer), the process exits after ABANDON_GRACE_MS, or
+ * at once on a third signal.
+ */
+function handleInterrupts(controller: AbortController, abandonController: AbortController): () => void {
   const onSignal = (name: NodeJS.Signals) => {
-    if (controller.signal.aborted) process.exit(interruptExitCode(controller.signal));
+    if (abandonController.signal.aborted) process.exit(interruptExitCode(controller.signal));
+    if (controller.signal.aborted) {
+      abandonController.abort(new Interrupt(name === 'SIGTERM' ? 'SIGTERM' : 'SIGINT'));
+      setTimeout(() => process.exit(interruptExitCode(controller.signal)), ABANDON_GRACE_MS).unref();
+      return;
+    }
     controller.abort(new Interrupt(name === 'SIGTERM' ? 'SIGTERM' : 'SIGINT'));
   };
   process.on('SIGINT', onSignal);

@@ -1,17 +1,20 @@
 import type { Command } from 'commander';
-import type { ScaleOutcome } from '../core/scale/scale-service.js';
+import { IncompleteChangeError, type ScaleOutcome } from '../core/scale/scale-service.js';
 import { CommandContext } from './context.js';
 import type { CliDependencies } from './dependencies.js';
-import { progressRenderer, type ProgressMode } from './render/progress.js';
+import { progressRenderer, renderIncompleteChange, type ProgressMode } from './render/progress.js';
 
 /** What every command file receives: the dependencies and the run's abort signal. */
 export interface Runtime {
   deps: CliDependencies;
+  /** The first Ctrl-C: finish or undo what was begun, report, exit 130 (143 on SIGTERM). */
   signal: AbortSignal;
+  /** The second Ctrl-C: give up what is in flight, say what was left. */
+  abandon?: AbortSignal;
 }
 
 export function contextOf(runtime: Runtime, command: Command): CommandContext {
-  return CommandContext.of(command, runtime.deps, runtime.signal);
+  return CommandContext.of(command, runtime.deps, runtime.signal, runtime.abandon);
 }
 
 /** The flags every command that changes containers shares. */
@@ -37,15 +40,39 @@ export function progressFor(context: CommandContext, options: ChangeOptions) {
 
 export function printOutcomes(context: CommandContext, outcomes: ScaleOutcome[], options: ChangeOptions): void {
   if (options.json) {
+    const complete = outcomes.every((outcome) => outcome.complete !== false);
     context.out.json({
       project: context.config.project.name,
       dryRun: Boolean(options.dryRun),
+      complete,
       services: outcomes.map((outcome) => ({
         service: outcome.service,
         before: outcome.before,
         after: outcome.after,
         operations: outcome.operations,
+        ...(outcome.complete === false
+          ? { complete: false, notDone: outcome.notDone ?? [], left: outcome.left ?? [], ...(outcome.error ? { error: outcome.error } : {}) }
+          : {}),
       })),
     });
+  }
+}
+
+/**
+ * Runs a change and prints its outcome. A change that stopped part-way (interrupted, or refused
+ * by the engine) still prints what changed, what did not and the resulting counts, JSON included,
+ * before its error sets the exit code.
+ */
+export async function runChange(context: CommandContext, options: ChangeOptions, change: () => Promise<ScaleOutcome[]>): Promise<ScaleOutcome[]> {
+  try {
+    const outcomes = await change();
+    printOutcomes(context, outcomes, options);
+    return outcomes;
+  } catch (error) {
+    if (error instanceof IncompleteChangeError) {
+      printOutcomes(context, error.outcomes, options);
+      context.out.info(renderIncompleteChange(context.out, error.outcomes));
+    }
+    throw error;
   }
 }

@@ -1,4 +1,6 @@
+import { encodeDockerFrame } from '../../src/core/logs/demux-docker-stream.js';
 import {
+  ContainerGoneError,
   NameConflictError,
   type ContainerDetails,
   type ContainerEngine,
@@ -6,7 +8,7 @@ import {
   type ContainerState,
   type NetworkSpec,
 } from '../../src/core/ports/container-engine.js';
-import type { ContainerEvent, ContainerLogSource } from '../../src/core/ports/container-logs.js';
+import type { ContainerEvent, ContainerLogSource, ContainerLogStream, LogRequest } from '../../src/core/ports/container-logs.js';
 
 interface FakeContainer extends ContainerDetails {
   spec?: ContainerSpec;
@@ -28,6 +30,12 @@ export class FakeEngine implements ContainerEngine, ContainerLogSource {
   failStartOf?: (name: string) => Error | undefined;
   /** CPU percent containerStats reports for a container (default 0). */
   cpuPercentOf?: (name: string) => number;
+  /** Runs after each mutating call is recorded ("create demo-w-1", …): lets a test interrupt mid-plan. */
+  afterCall?: (call: string) => void;
+  /** Holds a stop until the returned promise settles (the container stays running meanwhile). */
+  stopGate?: (name: string) => Promise<void> | undefined;
+  /** The log lines a container printed (stdout), for openLogs. */
+  logLinesOf?: (name: string) => string[];
   private nextId = 1;
 
   constructor(
@@ -90,8 +98,8 @@ export class FakeEngine implements ContainerEngine, ContainerLogSource {
     await this.beforeCreate?.(spec);
     if ([...this.containers.values()].some((container) => container.name === spec.name)) throw new NameConflictError(spec.name);
     const id = `c${this.nextId++}`.padEnd(12, '0');
-    this.calls.push(`create ${spec.name}`);
     this.containers.set(id, { id, name: spec.name, image: spec.image, labels: { ...spec.labels }, state: 'created', status: 'Created', createdAt: this.now(), restartCount: 0, spec });
+    this.record(`create ${spec.name}`);
     return id;
   }
 
@@ -99,23 +107,25 @@ export class FakeEngine implements ContainerEngine, ContainerLogSource {
     const container = this.mustGet(id);
     const failure = this.failStartOf?.(container.name);
     if (failure) throw failure;
-    this.calls.push(`start ${container.name}`);
+    if (container.state === 'running') return;
     Object.assign(container, { state: 'running', status: 'Up Less than a second', startedAt: this.now() });
+    this.record(`start ${container.name}`);
   }
 
   async stopContainer(id: string, timeoutSeconds: number) {
     const container = this.containers.get(id);
     if (!container || container.state !== 'running') return;
-    this.calls.push(`stop ${container.name} ${timeoutSeconds}s`);
+    await this.stopGate?.(container.name);
     Object.assign(container, { state: 'exited', status: 'Exited (0) Less than a second ago', exitCode: 0 });
+    this.record(`stop ${container.name} ${timeoutSeconds}s`);
   }
 
   async removeContainer(id: string, options: { force?: boolean } = {}) {
     const container = this.containers.get(id);
     if (!container) return;
     if (container.state === 'running' && !options.force) throw new Error(`cannot remove running container ${container.name}`);
-    this.calls.push(`remove ${container.name}`);
     this.containers.delete(id);
+    this.record(`remove ${container.name}`);
   }
 
   async containerStats(id: string) {
@@ -123,9 +133,18 @@ export class FakeEngine implements ContainerEngine, ContainerLogSource {
     return container && { cpuPercent: container.state === 'running' ? (this.cpuPercentOf?.(container.name) ?? 0) : 0 };
   }
 
-  /** Log streams are not modelled here (test/unit/logs has its own fake source): no container has logs. */
-  async openLogs(): Promise<undefined> {
-    return undefined;
+  /** Only a finished log is modelled (test/unit/logs has its own fake source for following): the `logLinesOf` lines. */
+  async openLogs(id: string, request: LogRequest): Promise<ContainerLogStream | undefined> {
+    const container = this.containers.get(id);
+    if (!container) return undefined;
+    const lines = this.logLinesOf?.(container.name) ?? [];
+    const tail = request.tail === undefined ? lines : lines.slice(-request.tail);
+    return {
+      tty: false,
+      chunks: (async function* () {
+        for (const line of tail) yield encodeDockerFrame('stdout', `${line}\n`);
+      })(),
+    };
   }
 
   async *containerEvents(_filters: string[], _options: { sinceSeconds?: number }, signal: AbortSignal): AsyncIterable<ContainerEvent> {
@@ -139,9 +158,14 @@ export class FakeEngine implements ContainerEngine, ContainerLogSource {
       .sort();
   }
 
+  private record(call: string): void {
+    this.calls.push(call);
+    this.afterCall?.(call);
+  }
+
   private mustGet(id: string): FakeContainer {
     const container = this.containers.get(id);
-    if (!container) throw Object.assign(new Error(`no such container ${id}`), { statusCode: 404 });
+    if (!container) throw new ContainerGoneError(id);
     return container;
   }
 }

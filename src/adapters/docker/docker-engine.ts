@@ -2,6 +2,7 @@ import Docker from 'dockerode';
 import { QscaleError } from '../../core/errors.js';
 import { callEngine, endedBy, messageOf, statusOf } from './engine-calls.js';
 import {
+  ContainerGoneError,
   NameConflictError,
   type ContainerDetails,
   type ContainerEngine,
@@ -149,6 +150,7 @@ export class DockerEngine implements ContainerEngine, ContainerLogSource {
     try {
       await this.call(() => this.docker.getContainer(id).start());
     } catch (error) {
+      if (statusOf(error) === 404) throw new ContainerGoneError(id);
       if (statusOf(error) !== 304) throw error;
     }
   }

@@ -1,7 +1,7 @@
 import { Command } from 'commander';
 import { assertScalingEnabled } from '../../core/scale/scale-service.js';
 import { parseCount, parseSeconds } from '../parse.js';
-import { addChangeOptions, contextOf, printOutcomes, progressFor, type ChangeOptions, type Runtime } from '../runtime.js';
+import { addChangeOptions, contextOf, progressFor, runChange, type ChangeOptions, type Runtime } from '../runtime.js';
 
 export function scaleAllCommand(runtime: Runtime): Command {
   const command = new Command('scale-all')
@@ -14,10 +14,11 @@ export function scaleAllCommand(runtime: Runtime): Command {
     const { config } = context;
     assertScalingEnabled(config.scaling, config.configFile);
     const backend = await context.backend(progressFor(context, options));
-    const outcomes = await backend.scale(
-      config.workers.map((worker) => ({ worker, desired, stopTimeoutSeconds })),
-      { dryRun: options.dryRun },
+    await runChange(context, options, () =>
+      backend.scale(
+        config.workers.map((worker) => ({ worker, desired, stopTimeoutSeconds })),
+        { dryRun: options.dryRun },
+      ),
     );
-    printOutcomes(context, outcomes, options);
   });
 }

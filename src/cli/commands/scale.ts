@@ -2,7 +2,7 @@ import { Command } from 'commander';
 import { findWorker } from '../../core/config/qscale-config.js';
 import { assertScalingEnabled } from '../../core/scale/scale-service.js';
 import { parseCount, parseSeconds } from '../parse.js';
-import { addChangeOptions, contextOf, printOutcomes, progressFor, type ChangeOptions, type Runtime } from '../runtime.js';
+import { addChangeOptions, contextOf, progressFor, runChange, type ChangeOptions, type Runtime } from '../runtime.js';
 
 export function scaleCommand(runtime: Runtime): Command {
   const command = new Command('scale')
@@ -17,7 +17,6 @@ export function scaleCommand(runtime: Runtime): Command {
     const worker = findWorker(config, service);
     assertScalingEnabled(config.scaling, config.configFile);
     const backend = await context.backend(progressFor(context, options));
-    const outcomes = await backend.scale([{ worker, desired, stopTimeoutSeconds }], { dryRun: options.dryRun });
-    printOutcomes(context, outcomes, options);
+    await runChange(context, options, () => backend.scale([{ worker, desired, stopTimeoutSeconds }], { dryRun: options.dryRun }));
   });
 }

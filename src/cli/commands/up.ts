@@ -1,7 +1,7 @@
 import { Command } from 'commander';
 import { autoscaleFleet } from './autoscale.js';
 import { parseSeconds } from '../parse.js';
-import { addChangeOptions, contextOf, printOutcomes, progressFor, type ChangeOptions, type Runtime } from '../runtime.js';
+import { addChangeOptions, contextOf, progressFor, runChange, type ChangeOptions, type Runtime } from '../runtime.js';
 
 export function upCommand(runtime: Runtime): Command {
   const command = new Command('up')
@@ -10,12 +10,8 @@ export function upCommand(runtime: Runtime): Command {
   return addChangeOptions(command).action(async (options: ChangeOptions & { reset?: boolean }, self: Command) => {
     const context = contextOf(runtime, self);
     const backend = await context.backend(progressFor(context, options));
-    const outcomes = await backend.up({
-      reset: options.reset,
-      dryRun: options.dryRun,
-      stopTimeoutSeconds: parseSeconds(options.timeout, '--timeout'),
-    });
-    printOutcomes(context, outcomes, options);
+    const stopTimeoutSeconds = parseSeconds(options.timeout, '--timeout');
+    await runChange(context, options, () => backend.up({ reset: options.reset, dryRun: options.dryRun, stopTimeoutSeconds }));
     // system.scaling.auto_scale: keep the fleet sized to its queues until Ctrl-C.
     if (context.config.scaling.autoScale && !options.dryRun) await autoscaleFleet(context, undefined, { json: options.json });
   });

@@ -1,6 +1,7 @@
 import type { EventSink, FleetEvent } from '../../core/events.js';
 import { describePlan } from '../../core/scale/plan.js';
 import { describeServiceChange } from '../../core/swarm/plan-service-change.js';
+import type { ScaleOutcome } from '../../core/scale/scale-service.js';
 import type { Output } from '../output.js';
 
 const DONE_WORD = { create: 'Created', start: 'Started', stop: 'Stopped', remove: 'Removed' } as const;
@@ -26,8 +27,8 @@ export function progressRenderer(out: Output, mode: ProgressMode): EventSink {
         if (event.operation.kind === 'stop') out.info(` ${color.yellow('…')} Container ${event.operation.containerName}  ${BUSY_WORD.stop}`);
         return;
       case 'operation-finished': {
-        // Say why a container went when it was not the scale-down itself (a dead one replaced).
-        const why = event.operation.kind === 'remove' && event.operation.cause.startsWith('replace') ? color.yellow(` (${event.operation.cause})`) : '';
+        // Say why a container went when it was not the scale-down itself (a dead one replaced, a create undone).
+        const why = event.operation.kind === 'remove' && /^(replace|remove created|interrupted)/.test(event.operation.cause) ? color.yellow(` (${event.operation.cause})`) : '';
         out.info(` ${color.green('✔')} Container ${event.operation.containerName}  ${DONE_WORD[event.operation.kind].padEnd(7)} ${color.dim(`${(event.elapsedMs / 1000).toFixed(1)}s`)}${why}`);
         return;
       }
@@ -50,4 +51,26 @@ export function progressRenderer(out: Output, mode: ProgressMode): EventSink {
         return;
     }
   };
+}
+
+/** What a change that stopped part-way did and did not do, per service, and the resulting counts. */
+export function renderIncompleteChange(out: Output, outcomes: ScaleOutcome[]): string {
+  const { color } = out;
+  const names = (records: Array<{ target: string }>) => records.map((record) => record.target).join(', ');
+  const byKind = (records: Array<{ kind: string; target: string }>, words: Record<string, string>) =>
+    Object.entries(words)
+      .map(([kind, word]) => [word, records.filter((record) => record.kind === kind)] as const)
+      .filter(([, matching]) => matching.length > 0)
+      .map(([word, matching]) => `${word} ${names(matching)}`)
+      .join('; ');
+  const lines: string[] = [];
+  for (const outcome of outcomes) {
+    const wanted = outcome.desired === undefined ? '' : `, asked ${outcome.desired}`;
+    const status = outcome.complete === false ? color.yellow('stopped part-way') : color.green('done');
+    lines.push(`${color.bold(outcome.service)}: ${status}: ${outcome.after} running (was ${outcome.before}${wanted})`);
+    if (outcome.operations.length > 0) lines.push(`  changed:   ${byKind(outcome.operations, { create: 'created', start: 'started', stop: 'stopped', remove: 'removed' })}`);
+    if (outcome.notDone?.length) lines.push(`  unchanged: not ${byKind(outcome.notDone, { create: 'created', start: 'started', stop: 'stopped', remove: 'removed' }).replaceAll('; ', '; not ')}`);
+    for (const left of outcome.left ?? []) lines.push(color.yellow(`  left:      ${left.target} (${left.state})`));
+  }
+  return lines.join('\n');
 }

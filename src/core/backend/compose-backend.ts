@@ -8,6 +8,7 @@ import { upFleet, type UpOptions } from '../fleet/up.js';
 import { followFleetLogs, type LogSink } from '../logs/follow-fleet-logs.js';
 import type { ContainerEngine } from '../ports/container-engine.js';
 import type { ContainerLogSource } from '../ports/container-logs.js';
+import type { WorkerStateProbe } from '../ports/worker-state.js';
 import { liveContainers } from '../scale/plan.js';
 import { scaleServices, type ScaleDependencies, type ScaleRequest } from '../scale/scale-service.js';
 import type { BackendLogOptions, FleetBackend, ReplicaRow, ServiceReplicaCounts } from './fleet-backend.js';
@@ -17,6 +18,10 @@ export interface BackendDependencies {
   clock: Clock;
   onEvent: EventSink;
   signal?: AbortSignal;
+  /** The second Ctrl-C: give up what is in flight and say what was left. */
+  abandon?: AbortSignal;
+  /** Asks the workers what they are doing: scale-in stops idle ones first; `ps` shows it. */
+  workerStates?: WorkerStateProbe;
 }
 
 /** The fleet as Compose runs it: containers on one engine, labelled as Compose labels its own. */
@@ -29,7 +34,7 @@ export class ComposeBackend implements FleetBackend {
   ) {}
 
   private get scaleDeps(): ScaleDependencies {
-    return this.deps;
+    return { ...this.deps, logs: this.deps.engine };
   }
 
   scale(requests: ScaleRequest[], options: { dryRun?: boolean } = {}) {
@@ -47,13 +52,13 @@ export class ComposeBackend implements FleetBackend {
   }
 
   async replicas(services?: readonly string[]): Promise<ReplicaRow[]> {
-    return collectContainers(this.deps.engine, this.config.project.name, this.deps.clock, services);
+    return collectContainers(this.deps.engine, this.config.project.name, this.deps.clock, services, this.deps.workerStates);
   }
 
-  /** Running counts what scaling counts: live containers, including one being started right now. */
+  /** Running counts what scaling counts: started containers; created, never started ones do not count. */
   async replicaCounts(): Promise<Map<string, ServiceReplicaCounts>> {
     const containers = await this.deps.engine.listContainers(projectFilter(this.config.project.name));
-    const live = new Set(liveContainers(containers, this.deps.clock.now()));
+    const live = new Set(liveContainers(containers));
     const counts = new Map<string, ServiceReplicaCounts>();
     for (const container of containers) {
       const service = container.labels[LABEL.service] ?? '';

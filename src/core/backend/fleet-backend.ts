@@ -27,6 +27,11 @@ export interface ReplicaRow {
   /** Why a Swarm task failed; null otherwise. */
   error: string | null;
   createdBy: 'qscale' | 'compose' | 'stack';
+  /**
+   * What the worker says it is doing: "idle", "busy 2", "draining", "?" (no answer); null when not
+   * running or not asked (Swarm: task ids are not the container ids workers report on other nodes).
+   */
+  work?: string | null;
 }
 
 export interface ServiceReplicaCounts {

@@ -1,5 +1,6 @@
 import { serviceFilter } from '../compose-labels.js';
 import type { QscaleConfig } from '../config/qscale-config.js';
+import type { ContainerSummary } from '../ports/container-engine.js';
 import { liveContainers } from '../scale/plan.js';
 import { scaleServices, type ScaleDependencies, type ScaleOutcome, type ScaleRequest } from '../scale/scale-service.js';
 
@@ -11,17 +12,24 @@ export interface UpOptions {
 }
 
 /**
- * Starts the fleet. A service with no containers gets its initial replicas; one that was scaled
- * by hand keeps its count and is only raised to its min (and has dead containers replaced).
+ * Starts the fleet, keeping each service's count. A service with no containers gets its initial
+ * replicas. One that has containers keeps as many as it had: the live ones plus the dead (exited,
+ * dead) ones, which are replaced — so a fleet killed or stopped by a Docker restart comes back at
+ * its size — raised to its min and capped at its max. Created, never started containers do not count.
  */
 export async function upFleet(deps: ScaleDependencies, config: QscaleConfig, options: UpOptions = {}): Promise<ScaleOutcome[]> {
   const requests: ScaleRequest[] = await Promise.all(
     config.workers.map(async (worker) => {
       const observed = await deps.engine.listContainers(serviceFilter(config.project.name, worker.name));
-      const live = liveContainers(observed, deps.clock.now()).length;
-      const desired = options.reset || observed.length === 0 ? worker.initialReplicas : Math.min(Math.max(live, worker.minReplicas), worker.maxReplicas);
+      const previous = previousCount(observed);
+      const desired = options.reset || previous === 0 ? worker.initialReplicas : Math.min(Math.max(previous, worker.minReplicas), worker.maxReplicas);
       return { worker, desired, stopTimeoutSeconds: options.stopTimeoutSeconds };
     }),
   );
   return scaleServices(deps, requests, { project: config.project, maxWorkersPerQueue: config.scaling.maxWorkersPerQueue, dryRun: options.dryRun });
+}
+
+/** How many containers the service ran before: the live ones and the dead ones up will replace. */
+export function previousCount(observed: ContainerSummary[]): number {
+  return liveContainers(observed).length + observed.filter((container) => container.state === 'exited' || container.state === 'dead').length;
 }

@@ -67,6 +67,14 @@ export class NameConflictError extends Error {
   }
 }
 
+/** The container is gone: another process removed it between our listing and our call. */
+export class ContainerGoneError extends Error {
+  constructor(readonly containerId: string) {
+    super(`container ${containerId} no longer exists`);
+    this.name = 'ContainerGoneError';
+  }
+}
+
 export interface ContainerEngine {
   /** A short description of where the engine is reached, for messages: "unix:///var/run/docker.sock". */
   readonly endpoint: string;
@@ -81,6 +89,7 @@ export interface ContainerEngine {
   removeNetwork(name: string): Promise<void>;
   /** Creates a container and returns its id; throws NameConflictError when the name is taken. */
   createContainer(spec: ContainerSpec): Promise<string>;
+  /** Starts a container; starting a running one is a success; throws ContainerGoneError when it does not exist. */
   startContainer(id: string): Promise<void>;
   /** Sends the container's stop signal, then SIGKILL after the timeout. */
   stopContainer(id: string, timeoutSeconds: number): Promise<void>;

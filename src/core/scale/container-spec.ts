@@ -2,6 +2,7 @@ import { COMPOSE_VERSION, containerName, defaultNetworkName, LABEL } from '../co
 import type { ServiceDefinition } from '../config/compose-file.js';
 import type { ContainerSpec, ContainerSummary } from '../ports/container-engine.js';
 import { stableHash } from '../stable-hash.js';
+import { STOP_TIMEOUT_ENV } from '../../../templates/worker/src/protocol.js';
 
 export const DEFAULT_STOP_GRACE_MS = 10_000;
 
@@ -52,17 +53,19 @@ export function composeLabels(project: ProjectIdentity, definition: ServiceDefin
 export function containerSpec(project: ProjectIdentity, definition: ServiceDefinition, number: number, labels: Record<string, string>): ContainerSpec {
   const ms = 1_000_000;
   const check = definition.healthcheck;
+  const stopTimeoutSeconds = Math.ceil(stopGraceMs(definition) / 1000);
   return {
     name: containerName(project.name, definition.name, number),
     image: definition.image,
     command: definition.command,
     entrypoint: definition.entrypoint,
-    env: Object.entries(definition.environment).map(([key, value]) => `${key}=${value}`),
+    // The worker drains within the stop timeout the engine gives it before SIGKILL.
+    env: [...Object.entries(definition.environment).filter(([key]) => key !== STOP_TIMEOUT_ENV).map(([key, value]) => `${key}=${value}`), `${STOP_TIMEOUT_ENV}=${stopTimeoutSeconds * 1000}`],
     labels,
     user: definition.user,
     workingDir: definition.workingDir,
     stopSignal: definition.stopSignal,
-    stopTimeoutSeconds: Math.ceil(stopGraceMs(definition) / 1000),
+    stopTimeoutSeconds,
     healthcheck: check && {
       test: check.test,
       intervalNs: check.intervalMs === undefined ? undefined : check.intervalMs * ms,

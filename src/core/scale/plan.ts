@@ -1,15 +1,14 @@
 import { containerName, LABEL } from '../compose-labels.js';
 import type { ServiceDefinition } from '../config/compose-file.js';
 import type { ContainerSpec, ContainerSummary } from '../ports/container-engine.js';
+import { describeWorkerState, type WorkerState } from '../ports/worker-state.js';
 import { composeLabels, containerSpec, isOutdated, type ProjectIdentity } from './container-spec.js';
-
-/** A container another `qscale scale` created a moment ago and is about to start. */
-export const IN_FLIGHT_MS = 60_000;
 
 /** One Docker call, with the reason it is made. */
 export type Operation =
   | { kind: 'create'; containerName: string; number: number; spec: ContainerSpec; cause: string }
-  | { kind: 'start'; containerName: string; number: number; cause: string }
+  /** Starts the container the chain created, or `containerId` (one that was created and never started). */
+  | { kind: 'start'; containerName: string; number: number; containerId?: string; cause: string }
   | { kind: 'stop'; containerName: string; number: number; containerId: string; timeoutSeconds: number; cause: string }
   | { kind: 'remove'; containerName: string; number: number; containerId: string; force: boolean; cause: string };
 
@@ -34,10 +33,20 @@ export interface PlanScaleInput {
   observed: ContainerSummary[];
   desired: number;
   stopTimeoutSeconds: number;
-  now: number;
+  /**
+   * What each worker said it is doing, by container id; undefined when nobody was asked (no
+   * scale-in, or no broker to ask). A live container missing from the map did not answer.
+   */
+  workerStates?: ReadonlyMap<string, WorkerState>;
 }
 
-type Condition = 'live' | 'broken' | 'going';
+/**
+ * - live: running (or restarting, paused): counts toward the replicas;
+ * - unstarted: created and never started: does not count; started or removed by the next scale;
+ * - broken: exited or dead: removed and replaced;
+ * - going: being removed by someone.
+ */
+type Condition = 'live' | 'unstarted' | 'broken' | 'going';
 
 interface Classified {
   container: ContainerSummary;
@@ -45,15 +54,23 @@ interface Classified {
   condition: Condition;
   /** Lower goes first on scale-down. */
   removalRank: number;
+  /** Tasks the worker holds; among equals, fewer goes first. Infinity when unknown. */
+  held: number;
   why: string;
 }
+
+/** Scale-down order: broken state, outdated definition, idle or draining, unknown, busy. */
+const RANK = { troubled: 0, outdated: 1, idle: 2, unknown: 3, busy: 4 } as const;
 
 /**
  * Computes the Docker operations that bring a service to `desired` live containers. Pure: it
  * decides, the executor only carries out.
  *
- * - Exited, dead and stale created containers are removed and replaced.
- * - Scale-down removes unhealthy, then outdated containers, then the highest numbers.
+ * - Exited and dead containers are removed and replaced.
+ * - Created, never started containers do not count: a scale-up starts them (when they are of the
+ *   current definition), anything else removes them.
+ * - Scale-down removes unhealthy, then outdated containers, then idle workers (by their own
+ *   report), then those holding the fewest tasks, then the highest numbers.
  * - Scale-up takes the lowest free numbers.
  */
 export function planScale(input: PlanScaleInput): ScalePlan {
@@ -61,24 +78,40 @@ export function planScale(input: PlanScaleInput): ScalePlan {
   const classified = input.observed.map((container) => classify(container, input));
   const live = classified.filter((entry) => entry.condition === 'live');
   const broken = classified.filter((entry) => entry.condition === 'broken');
+  const unstarted = classified.filter((entry) => entry.condition === 'unstarted').sort((a, b) => a.number - b.number);
   const chains = new Map<number, Operation[]>();
   const chainOf = (number: number) => chains.get(number) ?? chains.set(number, []).get(number)!;
+  const removeOf = (entry: Classified, cause: string): Operation => ({
+    kind: 'remove',
+    containerName: entry.container.name,
+    number: entry.number,
+    containerId: entry.container.id,
+    force: true,
+    cause,
+  });
 
-  for (const entry of broken) {
-    chainOf(entry.number).push({
-      kind: 'remove',
-      containerName: entry.container.name,
-      number: entry.number,
-      containerId: entry.container.id,
-      force: true,
-      cause: `replace ${entry.why} container`,
-    });
+  for (const entry of broken) chainOf(entry.number).push(removeOf(entry, `replace ${entry.why} container`));
+
+  const missing = Math.max(0, desired - live.length);
+  const adoptable = unstarted.filter((entry) => !isOutdated(entry.container, hash, definition)).slice(0, missing);
+  for (const entry of unstarted) {
+    if (adoptable.includes(entry)) {
+      chainOf(entry.number).push({
+        kind: 'start',
+        containerName: entry.container.name,
+        number: entry.number,
+        containerId: entry.container.id,
+        cause: `scale up ${live.length} → ${desired} (created, never started)`,
+      });
+    } else {
+      chainOf(entry.number).push(removeOf(entry, 'remove created, never started container'));
+    }
   }
 
   if (live.length > desired) {
-    const victims = [...live].sort((a, b) => a.removalRank - b.removalRank || b.number - a.number).slice(0, live.length - desired);
+    const victims = [...live].sort((a, b) => a.removalRank - b.removalRank || a.held - b.held || b.number - a.number).slice(0, live.length - desired);
     for (const victim of victims) {
-      const cause = `scale down ${live.length} → ${desired}${victim.why ? ` (${victim.why} first)` : ''}`;
+      const cause = `scale down ${live.length} → ${desired}${victim.why ? ` (${victim.why})` : ''}`;
       const base = { containerName: victim.container.name, number: victim.number, containerId: victim.container.id };
       chainOf(victim.number).push(
         { kind: 'stop', ...base, timeoutSeconds: input.stopTimeoutSeconds, cause },
@@ -87,12 +120,13 @@ export function planScale(input: PlanScaleInput): ScalePlan {
     }
   }
 
-  if (live.length < desired) {
+  const toCreate = missing - adoptable.length;
+  if (toCreate > 0) {
     const taken = new Set(classified.filter((entry) => entry.condition !== 'broken').map((entry) => entry.number));
     const sibling = live.find((entry) => !isOutdated(entry.container, hash, definition))?.container;
     const cause = `scale up ${live.length} → ${desired}`;
     let number = 0;
-    for (let created = 0; created < desired - live.length; created++) {
+    for (let created = 0; created < toCreate; created++) {
       do number++;
       while (taken.has(number));
       const name = containerName(project.name, definition.name, number);
@@ -115,7 +149,7 @@ export function planScale(input: PlanScaleInput): ScalePlan {
 function classify(container: ContainerSummary, input: PlanScaleInput): Classified {
   const parsed = Number.parseInt(container.labels[LABEL.containerNumber] ?? '', 10);
   const number = Number.isInteger(parsed) && parsed > 0 ? parsed : Number.MAX_SAFE_INTEGER;
-  const base = { container, number };
+  const base = { container, number, held: Number.POSITIVE_INFINITY };
   switch (container.state) {
     case 'removing':
       return { ...base, condition: 'going', removalRank: 0, why: 'removing' };
@@ -123,24 +157,27 @@ function classify(container: ContainerSummary, input: PlanScaleInput): Classifie
     case 'dead':
       return { ...base, condition: 'broken', removalRank: 0, why: container.state };
     case 'created':
-      return input.now - container.createdAt < IN_FLIGHT_MS
-        ? { ...base, condition: 'live', removalRank: 0, why: 'not started' }
-        : { ...base, condition: 'broken', removalRank: 0, why: 'never started' };
+      return { ...base, condition: 'unstarted', removalRank: 0, why: 'never started' };
     case 'restarting':
     case 'paused':
-      return { ...base, condition: 'live', removalRank: 0, why: container.state };
-    case 'running':
-      if (container.health === 'unhealthy') return { ...base, condition: 'live', removalRank: 0, why: 'unhealthy' };
-      if (isOutdated(container, input.hash, input.definition)) return { ...base, condition: 'live', removalRank: 1, why: 'outdated' };
-      return { ...base, condition: 'live', removalRank: 2, why: '' };
+      return { ...base, condition: 'live', removalRank: RANK.troubled, why: `${container.state} first` };
+    case 'running': {
+      if (container.health === 'unhealthy') return { ...base, condition: 'live', removalRank: RANK.troubled, why: 'unhealthy first' };
+      if (isOutdated(container, input.hash, input.definition)) return { ...base, condition: 'live', removalRank: RANK.outdated, why: 'outdated first' };
+      if (!input.workerStates) return { ...base, condition: 'live', removalRank: RANK.unknown, why: '' };
+      const state = input.workerStates.get(container.id);
+      if (!state) return { ...base, condition: 'live', removalRank: RANK.unknown, why: 'state unknown' };
+      const held = state.held;
+      if (state.draining) return { ...base, held, condition: 'live', removalRank: RANK.idle, why: 'draining' };
+      if (state.working === 0) return { ...base, held, condition: 'live', removalRank: RANK.idle, why: 'idle first' };
+      return { ...base, held, condition: 'live', removalRank: RANK.busy, why: describeWorkerState(state) };
+    }
   }
 }
 
-/** The containers that count toward a service's replicas (running, or being started right now). */
-export function liveContainers(observed: ContainerSummary[], now: number): ContainerSummary[] {
-  return observed.filter((container) =>
-    container.state === 'created' ? now - container.createdAt < IN_FLIGHT_MS : ['running', 'restarting', 'paused'].includes(container.state),
-  );
+/** The containers that count toward a service's replicas: started and not stopped. Created, never started ones do not. */
+export function liveContainers(observed: ContainerSummary[]): ContainerSummary[] {
+  return observed.filter((container) => container.state === 'running' || container.state === 'restarting' || container.state === 'paused');
 }
 
 /** Stops and removes every given container: `qscale down`. */

@@ -1,18 +1,29 @@
 import { COMPOSE_VERSION, defaultNetworkName, LABEL, serviceFilter } from '../compose-labels.js';
 import type { WorkerService } from '../config/qscale-config.js';
 import type { Clock } from '../clock.js';
-import { QscaleError, throwIfAborted } from '../errors.js';
+import { QscaleError, throwIfAborted, type ErrorCode } from '../errors.js';
 import type { EventSink } from '../events.js';
-import type { ContainerEngine } from '../ports/container-engine.js';
+import { DockerStreamDemuxer } from '../logs/demux-docker-stream.js';
+import { LineSplitter } from '../logs/split-lines.js';
+import type { ContainerEngine, ContainerSummary } from '../ports/container-engine.js';
+import type { ContainerLogSource } from '../ports/container-logs.js';
+import type { WorkerState, WorkerStateProbe } from '../ports/worker-state.js';
 import { specHash, stopGraceMs, type ProjectIdentity } from './container-spec.js';
-import { executePlan } from './execute.js';
-import { isEmptyPlan, planScale, type ScalePlan } from './plan.js';
+import { executePlan, type ExecutionResult, type LeftBehind } from './execute.js';
+import { isEmptyPlan, liveContainers, planScale, type Operation, type ScalePlan } from './plan.js';
 
 export interface ScaleDependencies {
   engine: ContainerEngine;
   clock: Clock;
   onEvent: EventSink;
+  /** The first Ctrl-C: finish or undo what was begun, then report. */
   signal?: AbortSignal;
+  /** The second Ctrl-C: give up at once and say what was left. */
+  abandon?: AbortSignal;
+  /** Asks the workers what they are doing before a scale-in; without it the highest numbers go first. */
+  workerStates?: WorkerStateProbe;
+  /** Reads a dead container's last log lines before it is removed. */
+  logs?: Pick<ContainerLogSource, 'openLogs'>;
 }
 
 export interface ScaleRequest {
@@ -38,9 +49,35 @@ export function assertScalingEnabled(scaling: { enabled: boolean }, configFile: 
 export interface ScaleOutcome {
   service: string;
   before: number;
+  /** Live containers afterwards (in a dry run: before). */
   after: number;
+  /** The count asked for. */
+  desired?: number;
   /** What was done (or, in a dry run, would be), one engine call each, on either backend. */
   operations: OperationRecord[];
+  /** False when the run was interrupted or failed part-way; `notDone`, `left` and `error` then say how. */
+  complete?: boolean;
+  /** Planned calls that were never made. */
+  notDone?: OperationRecord[];
+  /** Containers left half-way by an abandoned run: "stopped, not removed", … */
+  left?: Array<{ target: string; state: string }>;
+  error?: string;
+}
+
+/**
+ * A change that stopped part-way (interrupted, or the engine refused a call): the outcomes say
+ * what changed and what did not, for every service, so the CLI can print them before it exits.
+ */
+export class IncompleteChangeError extends QscaleError {
+  constructor(
+    code: ErrorCode,
+    message: string,
+    readonly outcomes: ScaleOutcome[],
+    options: { cause?: unknown } = {},
+  ) {
+    super(code, message, options);
+    this.name = 'IncompleteChangeError';
+  }
 }
 
 /** One call a scale made: a container created, a Swarm service updated, … and why. */
@@ -55,6 +92,8 @@ export interface OperationRecord {
 const MAX_PLANNING_ROUNDS = 10;
 /** A name Docker reserved can show in listings a moment later; wait before observing again. */
 const CONFLICT_BACKOFF_MS = 100;
+/** How many of a dead container's last log lines are shown before it is removed. */
+export const DEAD_LOG_LINES = 5;
 
 /** Refuses counts outside the service's limits, or replicas a service cannot have; changes nothing. */
 export function checkScaleRequest(request: ScaleRequest, maxWorkersPerQueue: number): void {
@@ -95,75 +134,227 @@ function publishesFixedHostPort(port: string): boolean {
 
 /** Brings one service to exactly `desired` live containers: observe, plan, execute, again on a race. */
 export async function scaleService(deps: ScaleDependencies, request: ScaleRequest, options: ScaleOptions): Promise<ScaleOutcome> {
-  checkScaleRequest(request, options.maxWorkersPerQueue);
+  const [outcome] = await scaleServices(deps, [request], options);
+  return outcome;
+}
+
+/**
+ * Scales several services at once, all or nothing as far as can be known in advance: every count,
+ * image and network is checked (and every plan made) before anything changes, in a dry run too.
+ * A run that still stops part-way throws an IncompleteChangeError carrying every outcome.
+ */
+export async function scaleServices(deps: ScaleDependencies, requests: ScaleRequest[], options: ScaleOptions): Promise<ScaleOutcome[]> {
+  for (const request of requests) checkScaleRequest(request, options.maxWorkersPerQueue);
+  const settled = await Promise.allSettled(requests.map((request) => prepareScale(deps, request, options)));
+  const refused = settled.filter((result): result is PromiseRejectedResult => result.status === 'rejected').map((result) => result.reason);
+  if (refused.length > 0) {
+    for (const other of refused.slice(1)) deps.onEvent({ type: 'notice', message: `also: ${other instanceof Error ? other.message : String(other)}` });
+    throw refused[0];
+  }
+  const prepared = settled.map((result) => (result as PromiseFulfilledResult<PreparedScale>).value);
+  if (options.dryRun) {
+    return prepared.map(({ plan }) => {
+      deps.onEvent({ type: 'plan', plan });
+      return { service: plan.service, before: plan.current, after: plan.current, operations: plan.chains.flatMap((chain) => chain.operations.map(recordOf)) };
+    });
+  }
+  throwIfAborted(deps.signal);
+  const outcomes = await Promise.all(prepared.map((entry) => carryOut(deps, entry, options)));
+  const incomplete = outcomes.filter((outcome) => outcome.complete === false);
+  if (incomplete.length > 0) {
+    const interrupted = Boolean(deps.signal?.aborted);
+    const failed = incomplete.find((outcome) => outcome.error);
+    const message = interrupted ? 'interrupted' : (failed?.error ?? 'the change stopped part-way');
+    throw new IncompleteChangeError(interrupted ? 'ABORTED' : 'DOCKER_FAILED', message, outcomes);
+  }
+  return outcomes;
+}
+
+interface PreparedScale {
+  request: ScaleRequest;
+  hash: string;
+  stopTimeoutSeconds: number;
+  workerStates?: ReadonlyMap<string, WorkerState>;
+  plan: ScalePlan;
+}
+
+/** Observes one service and plans it; refuses (changing nothing) what cannot work: a missing image or network. */
+async function prepareScale(deps: ScaleDependencies, request: ScaleRequest, options: ScaleOptions): Promise<PreparedScale> {
   const { worker, desired } = request;
   const definition = worker.definition;
   const hash = specHash(definition);
   const stopTimeoutSeconds = request.stopTimeoutSeconds ?? Math.ceil(stopGraceMs(definition) / 1000);
-  const plans: ScalePlan[] = [];
-  let before: number | undefined;
-  let checkedPrerequisites = false;
-  let converged = false;
-
-  for (let round = 0; round < MAX_PLANNING_ROUNDS; round++) {
-    throwIfAborted(deps.signal);
-    const observed = await deps.engine.listContainers(serviceFilter(options.project.name, worker.name));
-    const plan = planScale({ project: options.project, definition, hash, observed, desired, stopTimeoutSeconds, now: deps.clock.now() });
-    before ??= plan.current;
-    converged = isEmptyPlan(plan) || Boolean(options.dryRun);
-    if (isEmptyPlan(plan) && round > 0) break;
-    plans.push(plan);
-    deps.onEvent({ type: 'plan', plan });
-    if (converged) break;
-
-    const creates = plan.chains.some((chain) => chain.operations.some((operation) => operation.kind === 'create'));
-    if (creates && !checkedPrerequisites) {
-      await ensurePrerequisites(deps, options.project, worker);
-      checkedPrerequisites = true;
-    }
-    const result = await executePlan(deps.engine, plan, deps);
-    if (result.failures.length > 0) {
-      const [first] = result.failures;
-      const more = result.failures.length > 1 ? ` (and ${result.failures.length - 1} more failures)` : '';
-      throw new QscaleError('DOCKER_FAILED', `${worker.name}: ${first.operation.kind} ${first.operation.containerName} failed: ${first.error.message}${more}`, {
-        cause: first.error,
-      });
-    }
-    // Observe again until a plan comes out empty: that confirms the count, and converges when
-    // another process scaled the same service at the same moment.
-    if (result.conflicts.length > 0) await deps.clock.sleep(CONFLICT_BACKOFF_MS * (round + 1), deps.signal);
-    if (round === MAX_PLANNING_ROUNDS - 1) {
-      throw new QscaleError('DOCKER_FAILED', `${worker.name}: other processes kept changing the same containers; try again`);
-    }
-  }
-  const operations = plans.flatMap((plan) => plan.chains.flatMap((chain) => chain.operations.map(({ kind, containerName, cause }) => ({ kind, target: containerName, cause }))));
-  return { service: worker.name, before: before ?? 0, after: options.dryRun ? (before ?? 0) : desired, operations };
+  warnAboutDrainTimeout(deps, worker, stopTimeoutSeconds);
+  const observed = await deps.engine.listContainers(serviceFilter(options.project.name, worker.name));
+  const workerStates = await askWorkerStates(deps, worker, observed, desired);
+  const plan = planScale({ project: options.project, definition, hash, observed, desired, stopTimeoutSeconds, workerStates });
+  if (plan.chains.some((chain) => chain.operations.some((operation) => operation.kind === 'create'))) await checkPrerequisites(deps, worker);
+  return { request, hash, stopTimeoutSeconds, workerStates, plan };
 }
 
-async function ensurePrerequisites(deps: ScaleDependencies, project: ProjectIdentity, worker: WorkerService): Promise<void> {
+/** Runs the prepared plan, then observes again until a plan comes out empty (or the run is interrupted or fails). */
+async function carryOut(deps: ScaleDependencies, prepared: PreparedScale, options: ScaleOptions): Promise<ScaleOutcome> {
+  const { worker, desired } = prepared.request;
+  const before = prepared.plan.current;
+  const done: Operation[] = [];
+  const notDone: Operation[] = [];
+  const left: LeftBehind[] = [];
+  let plan = prepared.plan;
+  let createdNetwork = false;
+  const outcomeOf = async (error?: string, abandoned = false): Promise<ScaleOutcome> => {
+    const complete = error === undefined && !deps.signal?.aborted;
+    const after = complete ? desired : abandoned ? estimateAfter(before, done) : await observeLiveCount(deps, options, worker.name, before, done);
+    return {
+      service: worker.name,
+      before,
+      after,
+      desired,
+      operations: done.map(recordOf),
+      ...(complete ? {} : { complete: false, notDone: notDone.map(recordOf), left: left.map(({ containerName, state }) => ({ target: containerName, state })), ...(error ? { error } : {}) }),
+    };
+  };
+
+  try {
+    for (let round = 0; ; round++) {
+      deps.onEvent({ type: 'plan', plan });
+      if (isEmptyPlan(plan)) return await outcomeOf();
+      const creates = plan.chains.some((chain) => chain.operations.some((operation) => operation.kind === 'create'));
+      if (creates && !createdNetwork) {
+        await ensureNetwork(deps, options.project, worker);
+        createdNetwork = true;
+      }
+      await showLastLogsOfDead(deps, plan, prepared.request);
+      const result: ExecutionResult = await executePlan(deps.engine, plan, deps);
+      done.push(...result.done);
+      notDone.push(...result.skipped, ...result.failures.map((failure) => failure.operation));
+      left.push(...result.left);
+      if (result.abandoned) return await outcomeOf(undefined, true);
+      if (result.interrupted) return await outcomeOf();
+      if (result.failures.length > 0) {
+        const [first] = result.failures;
+        const more = result.failures.length > 1 ? ` (and ${result.failures.length - 1} more failures)` : '';
+        return await outcomeOf(`${worker.name}: ${first.operation.kind} ${first.operation.containerName} failed: ${first.error.message}${more}`);
+      }
+      if (round === MAX_PLANNING_ROUNDS - 1) return await outcomeOf(`${worker.name}: other processes kept changing the same containers; try again`);
+      // Observe again until a plan comes out empty: that confirms the count, and converges when
+      // another process scaled the same service at the same moment.
+      if (result.conflicts.length > 0) await deps.clock.sleep(CONFLICT_BACKOFF_MS * (round + 1), deps.signal);
+      if (deps.signal?.aborted) return await outcomeOf();
+      const observed = await deps.engine.listContainers(serviceFilter(options.project.name, worker.name));
+      plan = planScale({ project: options.project, definition: worker.definition, hash: prepared.hash, observed, desired, stopTimeoutSeconds: prepared.stopTimeoutSeconds, workerStates: prepared.workerStates });
+      if (isEmptyPlan(plan)) return await outcomeOf();
+    }
+  } catch (error) {
+    if (deps.signal?.aborted) return outcomeOf();
+    return outcomeOf(`${worker.name}: ${error instanceof Error ? error.message : String(error)}`);
+  }
+}
+
+function recordOf(operation: Operation): OperationRecord {
+  return { kind: operation.kind, target: operation.containerName, cause: operation.cause };
+}
+
+/** Live containers after a change that stopped part-way: observed, else reckoned from what was done. */
+async function observeLiveCount(deps: ScaleDependencies, options: ScaleOptions, service: string, before: number, done: Operation[]): Promise<number> {
+  try {
+    return liveContainers(await deps.engine.listContainers(serviceFilter(options.project.name, service))).length;
+  } catch {
+    return estimateAfter(before, done);
+  }
+}
+
+function estimateAfter(before: number, done: Operation[]): number {
+  return before + done.filter((operation) => operation.kind === 'start').length - done.filter((operation) => operation.kind === 'stop').length;
+}
+
+/** One question to the workers before a scale-in: which are idle. Unknown when nobody can be asked. */
+async function askWorkerStates(deps: ScaleDependencies, worker: WorkerService, observed: ContainerSummary[], desired: number): Promise<ReadonlyMap<string, WorkerState> | undefined> {
+  const live = liveContainers(observed);
+  if (!deps.workerStates || live.length <= desired) return undefined;
+  const snapshot = await deps.workerStates.probe(
+    live.map((container) => container.id),
+    deps.signal,
+  );
+  if (snapshot.problem) {
+    deps.onEvent({ type: 'notice', service: worker.name, message: `worker states unknown (${snapshot.problem}); stopping the highest numbers first` });
+  } else {
+    const silent = live.filter((container) => !snapshot.states.has(container.id)).length;
+    if (silent > 0) deps.onEvent({ type: 'notice', service: worker.name, message: `${silent} of ${live.length} workers did not report their state; they count as neither idle nor busy` });
+  }
+  return snapshot.states;
+}
+
+/** The worker drains within DRAIN_TIMEOUT_MS; past the stop timeout the engine SIGKILLs it first. */
+function warnAboutDrainTimeout(deps: ScaleDependencies, worker: WorkerService, stopTimeoutSeconds: number): void {
+  const text = worker.definition.environment.DRAIN_TIMEOUT_MS;
+  const drainMs = text === undefined ? Number.NaN : Number(text);
+  if (Number.isFinite(drainMs) && drainMs >= stopTimeoutSeconds * 1000) {
+    deps.onEvent({
+      type: 'notice',
+      service: worker.name,
+      message: `warning: DRAIN_TIMEOUT_MS (${drainMs} ms) is not below the stop timeout (${stopTimeoutSeconds * 1000} ms): the engine may kill a worker still draining; lower it or raise stop_grace_period`,
+    });
+  }
+}
+
+/** Shows the last log lines of each dead container the plan replaces: its logs go with it. */
+async function showLastLogsOfDead(deps: ScaleDependencies, plan: ScalePlan, request: ScaleRequest): Promise<void> {
+  const { logs } = deps;
+  if (!logs) return;
+  const replaced = plan.chains.flatMap((chain) => chain.operations).filter((operation) => operation.kind === 'remove' && /^replace (exited|dead) /.test(operation.cause));
+  const tails = await Promise.all(replaced.map(async (operation) => (operation.kind === 'remove' ? { operation, lines: await lastLogLines(logs, operation.containerId, deps.signal) } : undefined)));
+  for (const tail of tails) {
+    if (!tail) continue;
+    const heading = tail.lines.length > 0 ? `last ${tail.lines.length} log lines of ${tail.operation.containerName} (${tail.operation.cause.replace(/^replace | container$/g, '')}):` : `${tail.operation.containerName} left no log lines`;
+    deps.onEvent({ type: 'notice', service: request.worker.name, message: [heading, ...tail.lines.map((line) => `  | ${line}`)].join('\n') });
+  }
+}
+
+async function lastLogLines(logs: Pick<ContainerLogSource, 'openLogs'>, id: string, signal: AbortSignal | undefined): Promise<string[]> {
+  const controller = new AbortController();
+  const stopReading = () => controller.abort();
+  signal?.addEventListener('abort', stopReading, { once: true });
+  try {
+    const stream = await logs.openLogs(id, { follow: false, tail: DEAD_LOG_LINES, timestamps: false }, controller.signal);
+    if (!stream) return [];
+    const demuxer = new DockerStreamDemuxer(stream.tty);
+    const splitters = { stdout: new LineSplitter(), stderr: new LineSplitter() };
+    const lines: string[] = [];
+    for await (const chunk of stream.chunks) {
+      for (const piece of demuxer.push(chunk)) lines.push(...splitters[piece.stream].push(piece.data));
+    }
+    lines.push(...splitters.stdout.flush(), ...splitters.stderr.flush());
+    return lines.slice(-DEAD_LOG_LINES);
+  } catch {
+    return [];
+  } finally {
+    signal?.removeEventListener('abort', stopReading);
+  }
+}
+
+/** Refuses, before anything changes, a service whose image is not on the engine or whose network does not exist. */
+async function checkPrerequisites(deps: ScaleDependencies, worker: WorkerService): Promise<void> {
   const definition = worker.definition;
   if (!(await deps.engine.imageExists(definition.image))) {
-    throw new QscaleError('IMAGE_MISSING', `image ${definition.image} for service ${worker.name} is not on this engine`, {
+    throw new QscaleError('IMAGE_MISSING', `image ${definition.image} for service ${worker.name} is not on this engine; nothing changed`, {
       hint: definition.hasBuild ? 'build it with `make build` (or `docker-compose build`)' : `build it with \`make build\` or pull it with \`docker pull ${definition.image}\``,
     });
   }
-  if (definition.networkMode === undefined) {
-    const network = defaultNetworkName(project.name);
-    if (!(await deps.engine.networkExists(network))) {
-      deps.onEvent({ type: 'notice', service: worker.name, message: `creating network ${network}` });
-      await deps.engine.createNetwork({ name: network, labels: { [LABEL.project]: project.name, [LABEL.network]: 'default', [LABEL.version]: COMPOSE_VERSION } });
+  const mode = definition.networkMode;
+  if (mode !== undefined && !['host', 'bridge', 'none', 'default'].includes(mode) && !/^(container|service):/.test(mode)) {
+    if (!(await deps.engine.networkExists(mode))) {
+      throw new QscaleError('USAGE', `network_mode "${mode}" of service ${worker.name}: no network ${mode} on this engine; nothing changed`, {
+        hint: `create it with \`docker network create ${mode}\``,
+      });
     }
   }
 }
 
-/**
- * Scales several services at once. Every request is checked before anything changes, so one
- * count out of bounds changes nothing at all.
- */
-export async function scaleServices(deps: ScaleDependencies, requests: ScaleRequest[], options: ScaleOptions): Promise<ScaleOutcome[]> {
-  for (const request of requests) checkScaleRequest(request, options.maxWorkersPerQueue);
-  const settled = await Promise.allSettled(requests.map((request) => scaleService(deps, request, options)));
-  const failed = settled.find((result): result is PromiseRejectedResult => result.status === 'rejected');
-  if (failed) throw failed.reason;
-  return settled.map((result) => (result as PromiseFulfilledResult<ScaleOutcome>).value);
+async function ensureNetwork(deps: ScaleDependencies, project: ProjectIdentity, worker: WorkerService): Promise<void> {
+  if (worker.definition.networkMode !== undefined) return;
+  const network = defaultNetworkName(project.name);
+  if (!(await deps.engine.networkExists(network))) {
+    deps.onEvent({ type: 'notice', service: worker.name, message: `creating network ${network}` });
+    await deps.engine.createNetwork({ name: network, labels: { [LABEL.project]: project.name, [LABEL.network]: 'default', [LABEL.version]: COMPOSE_VERSION } });
+  }
 }

@@ -1,14 +1,32 @@
-import type { ConfirmChannel, ConsumeMessage } from 'amqplib';
-import type { InboundTask, TaskChannel } from './consumer.js';
+import type { ConfirmChannel, ConsumeMessage, Message } from 'amqplib';
+import { UnroutableError, type InboundTask, type TaskChannel } from './consumer.js';
 
-/** Adapts an amqplib confirm channel to the consumer's TaskChannel. */
+interface PendingPublish {
+  queue: string;
+  messageId?: string;
+  returned: boolean;
+}
+
+/**
+ * Adapts an amqplib confirm channel to the consumer's TaskChannel. A delivery is settled at most
+ * once and only on the channel it came on: a second ack, or an ack of another channel's task,
+ * throws here instead of reaching the broker as an "unknown delivery tag" channel error.
+ */
 export function taskChannelOf(channel: ConfirmChannel): TaskChannel {
   const delivered = new WeakMap<InboundTask, ConsumeMessage>();
-  const messageOf = (task: InboundTask) => {
+  const takeMessageOf = (task: InboundTask) => {
     const message = delivered.get(task);
-    if (!message) throw new Error('not a task delivered on this channel');
+    if (!message) throw new Error('not an unsettled task delivered on this channel');
+    delivered.delete(task);
     return message;
   };
+  // RabbitMQ sends a mandatory message's basic.return before its confirm, and in publish order: the
+  // oldest unconfirmed publish to that queue with that id is the one returned.
+  const pending: PendingPublish[] = [];
+  channel.on('return', (message: Message) => {
+    const entry = pending.find((each) => !each.returned && each.queue === message.fields.routingKey && each.messageId === (message.properties.messageId ?? undefined));
+    if (entry) entry.returned = true;
+  });
   return {
     async consume(queue, onTask) {
       const reply = await channel.consume(
@@ -24,6 +42,14 @@ export function taskChannelOf(channel: ConfirmChannel): TaskChannel {
             correlationId: properties.correlationId ?? undefined,
             contentType: properties.contentType ?? undefined,
             headers: properties.headers ?? {},
+            otherProperties: definedOnly({
+              contentEncoding: properties.contentEncoding,
+              type: properties.type,
+              appId: properties.appId,
+              timestamp: properties.timestamp,
+              priority: properties.priority,
+              expiration: properties.expiration,
+            }),
           };
           delivered.set(task, message);
           onTask(task);
@@ -36,14 +62,26 @@ export function taskChannelOf(channel: ConfirmChannel): TaskChannel {
       await channel.cancel(consumerTag);
     },
     ack(task) {
-      channel.ack(messageOf(task));
+      channel.ack(takeMessageOf(task));
     },
     nack(task, requeue) {
-      channel.nack(messageOf(task), false, requeue);
+      channel.nack(takeMessageOf(task), false, requeue);
     },
     publish(queue, body, properties, confirmed) {
-      // mandatory: a result for a queue that does not exist comes back as a 'return' and is logged.
-      return channel.sendToQueue(queue, body, { ...properties, persistent: true, mandatory: true }, (error) => confirmed(error ?? null));
+      const entry: PendingPublish = { queue, messageId: properties.messageId, returned: false };
+      pending.push(entry);
+      const settle = (error: unknown) => {
+        const index = pending.indexOf(entry);
+        if (index >= 0) pending.splice(index, 1);
+        if (error) confirmed(error instanceof Error ? error : new Error(String(error)));
+        else confirmed(entry.returned ? new UnroutableError(`queue ${queue} does not exist`) : null);
+      };
+      try {
+        return channel.sendToQueue(queue, body, { ...properties, persistent: true, mandatory: true }, settle);
+      } catch (error) {
+        pending.splice(pending.indexOf(entry), 1);
+        throw error;
+      }
     },
     drained() {
       return new Promise((resolve) => {
@@ -57,4 +95,9 @@ export function taskChannelOf(channel: ConfirmChannel): TaskChannel {
       });
     },
   };
+}
+
+function definedOnly<T extends object>(value: T): Partial<T> | undefined {
+  const entries = Object.entries(value).filter(([, each]) => each !== undefined && each !== null);
+  return entries.length === 0 ? undefined : (Object.fromEntries(entries) as Partial<T>);
 }

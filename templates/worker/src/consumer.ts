@@ -1,7 +1,8 @@
+import type { RunCancellations } from './control.js';
 import type { Logger } from './log.js';
-import { ATTEMPT_HEADER, type TaskOutcome } from './protocol.js';
-import { attemptOf, buildResult, outcomeOf, parseTask, type AttemptFacts } from './task-outcome.js';
-import { performWork, planWork, type WorkEnvironment, type WorkPlan } from './task-work.js';
+import { ABANDONED_HEADER, ATTEMPT_HEADER, DEAD_LETTER_REASON_HEADER, deadLetterQueueOf, quarantineQueueOf, type TaskMessage, type TaskOutcome } from './protocol.js';
+import { abandonedOf, attemptOf, buildResult, outcomeOf, parseTaskBody, type AttemptFacts } from './task-outcome.js';
+import { performWork, planWork, SimulatedCrash, type WorkEnvironment, type WorkPlan } from './task-work.js';
 
 /** A delivered task, as the consumer sees it. */
 export interface InboundTask {
@@ -12,9 +13,20 @@ export interface InboundTask {
   correlationId?: string;
   contentType?: string;
   headers: Record<string, unknown>;
+  /** The rest of its AMQP properties, kept so that a copy of it is identical. */
+  otherProperties?: OtherProperties;
 }
 
-export interface PublishProperties {
+export interface OtherProperties {
+  contentEncoding?: string;
+  type?: string;
+  appId?: string;
+  timestamp?: number;
+  priority?: number;
+  expiration?: string;
+}
+
+export interface PublishProperties extends OtherProperties {
   messageId?: string;
   correlationId?: string;
   replyTo?: string;
@@ -22,7 +34,12 @@ export interface PublishProperties {
   headers?: Record<string, unknown>;
 }
 
-/** Called once per published message: null when the broker confirmed it, else why it did not. */
+/** A publish the broker accepted but could route to no queue (basic.return): its queue does not exist. */
+export class UnroutableError extends Error {
+  override name = 'UnroutableError';
+}
+
+/** Called once per published message: null when the broker confirmed it, else why it did not (an UnroutableError when it was returned). */
 export type Confirmed = (error: Error | null) => void;
 
 /** The little of an AMQP confirm channel the consumer needs; amqp-channel.ts adapts amqplib to it. */
@@ -30,12 +47,13 @@ export interface TaskChannel {
   /** Starts manual-ack delivery; null tells that the broker cancelled the consumer. Resolves to the consumer tag. */
   consume(queue: string, onTask: (task: InboundTask | null) => void): Promise<string>;
   cancel(consumerTag: string): Promise<void>;
+  /** Both throw, sending nothing, when the channel is closed or the task was settled already (or came on another channel). */
   ack(task: InboundTask): void;
   nack(task: InboundTask, requeue: boolean): void;
   /**
-   * Publishes a persistent message to a queue; `confirmed` is called once the broker confirmed or
-   * refused it (or the channel closed first). Returns false when the channel's write buffer is
-   * full: publish nothing more until drained() resolves.
+   * Publishes a persistent, mandatory message to a queue; `confirmed` is called once the broker
+   * confirmed, returned or refused it (or the channel closed first). Returns false when the channel's
+   * write buffer is full: publish nothing more until drained() resolves.
    */
   publish(queue: string, body: Buffer, properties: PublishProperties, confirmed: Confirmed): boolean;
   /** Resolves once the write buffer has room again (or the channel closed). */
@@ -43,7 +61,10 @@ export interface TaskChannel {
 }
 
 export interface ConsumerOptions {
+  /** The task queue. */
   queue: string;
+  /** Consume the task queue's quarantine queue (suspects, worked one at a time) instead of the queue itself. */
+  quarantine?: boolean;
   workerId: string;
   concurrency: number;
   /**
@@ -51,6 +72,7 @@ export interface ConsumerOptions {
    * many would. Unconfirmed tasks are unacked, so the prefetch bounds them too.
    */
   maxUnconfirmed: number;
+  /** Bounds a task's deliveries: attempts that threw plus deliveries abandoned by a dead worker. */
   maxAttempts: number;
   /** Where results go when a task has no replyTo. */
   resultsQueue: string;
@@ -63,6 +85,8 @@ export interface ConsumerDependencies {
   now(): number;
   log: Logger;
   stats: WorkerStats;
+  cancellations: RunCancellations;
+  unroutable: UnroutableResults;
   /** The broker cancelled the consumer (its queue was deleted, say). */
   onCancelled?(): void;
 }
@@ -74,6 +98,14 @@ export class WorkerStats {
   deadLettered = 0;
   /** Tasks whose result or ack could not be sent (the channel died); the broker redelivers them. */
   abandoned = 0;
+  /** Tasks acked without work: their run was cancelled or their deadline passed. Never failures. */
+  dropped = 0;
+  /** Redelivered tasks moved to the quarantine queue (their earlier delivery died with its worker). */
+  quarantined = 0;
+  /** Prefetched tasks handed back unstarted on drain (republished, so not flagged redelivered). */
+  handedBack = 0;
+  /** Results whose queue did not exist (returned by the broker). */
+  unroutable = 0;
 
   count(outcome: TaskOutcome): void {
     if (outcome === 'completed') this.completed += 1;
@@ -90,16 +122,63 @@ export class WorkerStats {
   }
 }
 
+/** Counts results nobody can receive, and says so at most once per interval (a gone reply queue returns every result). */
+export class UnroutableResults {
+  private lastLoggedAt = -Infinity;
+  private sinceLogged = 0;
+
+  constructor(
+    private readonly stats: WorkerStats,
+    private readonly log: Logger,
+    private readonly now: () => number,
+    private readonly intervalMs = 10_000,
+  ) {}
+
+  record(queue: string, taskId: string): void {
+    this.stats.unroutable += 1;
+    this.sinceLogged += 1;
+    const at = this.now();
+    if (at - this.lastLoggedAt < this.intervalMs) return;
+    this.log.warn('results dropped: their queue does not exist (the producer is gone?)', { resultsQueue: queue, taskId, count: this.sinceLogged, unroutableTotal: this.stats.unroutable });
+    this.lastLoggedAt = at;
+    this.sinceLogged = 0;
+  }
+}
+
+/** A delivery with what its body says: the task, or why it is malformed. */
+interface Held {
+  task: InboundTask;
+  message?: TaskMessage;
+  plan?: WorkPlan;
+  malformed?: string;
+}
+
+interface Outgoing {
+  queue: string;
+  body: Buffer;
+  properties: PublishProperties;
+  /** A result may be unroutable (its queue gone) without harm; a copy of the task may not. */
+  kind: 'copy' | 'result';
+  taskId: string;
+}
+
+export const WORKER_CRASHED = 'worker crashed';
+
 /**
  * Consumes one queue on one channel. For every task: do the work, publish its result, and free the
  * slot for the next task at once; settle the delivery only when the broker confirmed the result, so
  * a crash in between gives a redelivery (a duplicate), never a loss. A refused result returns the
  * task to the queue.
+ *
+ * A delivery flagged redelivered may have killed its earlier worker: it is not worked here but
+ * moved to the quarantine queue (ABANDONED_HEADER + 1), where every worker takes suspects one at a
+ * time; past maxAttempts deliveries it is dead-lettered as "worker crashed". Tasks of a cancelled
+ * run or past their deadline are acked and dropped without work.
  */
 export class TaskConsumer {
   private consumerTag?: string;
   private draining = false;
-  private readonly waiting: InboundTask[] = [];
+  private readonly waiting: Held[] = [];
   /** Tasks in the handler. */
   private working = 0;
   /** Tasks whose messages were published but not all confirmed yet. */
@@ -113,8 +192,13 @@ export class TaskConsumer {
     private readonly deps: ConsumerDependencies,
   ) {}
 
+  /** The queue this consumer takes tasks from. */
+  get source(): string {
+    return this.options.quarantine ? quarantineQueueOf(this.options.queue) : this.options.queue;
+  }
+
   async start(): Promise<void> {
-    this.consumerTag = await this.deps.channel.consume(this.options.queue, (task) => this.receive(task));
+    this.consumerTag = await this.deps.channel.consume(this.source, (task) => this.receive(task));
   }
 
   /** Tasks held, none acked yet: prefetched and waiting, being worked on, awaiting their confirm. */
@@ -122,10 +206,15 @@ export class TaskConsumer {
     return this.waiting.length + this.working + this.unconfirmed;
   }
 
+  /** Tasks started and not finished. */
+  get workingNow(): number {
+    return this.working;
+  }
+
   /**
-   * Stops taking tasks: cancels the consumer, returns the prefetched tasks not yet started to the
-   * queue (unprocessed, so no duplicate), and waits until the started ones are worked, confirmed
-   * and settled.
+   * Stops taking tasks: cancels the consumer, hands the prefetched tasks not yet started back to the
+   * queue as identical copies (so they come back unflagged: no redelivery, no duplicate), and waits
+   * until the started ones are worked, confirmed and settled.
    */
   async drain(): Promise<void> {
     this.draining = true;
@@ -136,31 +225,81 @@ export class TaskConsumer {
         this.deps.log.warn('cancelling the consumer failed', { error: messageOf(error) });
       }
     }
-    for (const task of this.waiting.splice(0)) this.release(task);
+    for (const held of this.waiting.splice(0)) this.handBack(held.task);
     if (this.working + this.unconfirmed > 0) await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  /** Drops the held, not yet started tasks of a run just cancelled. */
+  dropRun(run: string): void {
+    const keep: Held[] = [];
+    for (const held of this.waiting.splice(0)) {
+      if (held.message?.run === run) this.drop(held, 'run cancelled');
+      else keep.push(held);
+    }
+    this.waiting.push(...keep);
   }
 
   private receive(task: InboundTask | null): void {
     if (task === null) {
-      this.deps.log.warn('the broker cancelled the consumer', { queue: this.options.queue });
+      this.deps.log.warn('the broker cancelled the consumer', { queue: this.source });
       this.deps.onCancelled?.();
       return;
     }
     if (this.draining) {
-      this.release(task);
+      this.handBack(task);
       return;
     }
-    this.waiting.push(task);
-    this.startWaiting();
+    const held = this.inspect(task);
+    const dropReason = this.dropReasonOf(held);
+    if (dropReason) this.drop(held, dropReason);
+    else if (task.redelivered && !held.malformed) this.checkpoint(held);
+    else {
+      this.waiting.push(held);
+      this.startWaiting();
+    }
+  }
+
+  private inspect(task: InboundTask): Held {
+    const parsed = parseTaskBody(task.body);
+    if (typeof parsed === 'string') return { task, malformed: parsed };
+    const plan = planWork(parsed, this.options.defaults);
+    if (typeof plan === 'string') return { task, message: parsed, malformed: `malformed task: ${plan}` };
+    return { task, message: parsed, plan };
+  }
+
+  private dropReasonOf(held: Held): string | undefined {
+    const { message } = held;
+    if (!message) return undefined;
+    const now = this.deps.now();
+    if (this.deps.cancellations.isCancelled(message.run, now)) return 'run cancelled';
+    if (typeof message.deadline === 'number' && message.deadline <= now) return 'deadline passed';
+    return undefined;
+  }
+
+  private drop(held: Held, reason: string): void {
+    const { channel, log, stats } = this.deps;
+    try {
+      channel.ack(held.task);
+    } catch (error) {
+      log.warn('could not ack a dropped task; the broker redelivers it', { taskId: held.task.messageId, error: messageOf(error) });
+      return;
+    }
+    stats.dropped += 1;
+    if (log.enabled('debug')) log.debug('task dropped', { taskId: held.message?.id, run: held.message?.run, reason });
   }
 
   private startWaiting(): void {
     const { concurrency, maxUnconfirmed } = this.options;
     // working + unconfirmed < maxUnconfirmed: every task started can publish without passing the bound.
     while (this.waiting.length > 0 && this.working < concurrency && this.working + this.unconfirmed < maxUnconfirmed) {
-      const task = this.waiting.shift() as InboundTask;
+      const held = this.waiting.shift() as Held;
+      const dropReason = this.dropReasonOf(held);
+      if (dropReason) {
+        this.drop(held, dropReason);
+        continue;
+      }
       this.working += 1;
-      void this.process(task);
+      void this.process(held);
     }
   }
 
@@ -170,111 +309,171 @@ export class TaskConsumer {
     if (this.working + this.unconfirmed === 0 && this.idleWaiters.length > 0) for (const resolve of this.idleWaiters.splice(0)) resolve();
   }
 
-  private release(task: InboundTask): void {
-    try {
-      this.deps.channel.nack(task, true);
-    } catch (error) {
-      this.deps.log.warn('returning a task to the queue failed; the broker redelivers it', { taskId: task.messageId, error: messageOf(error) });
-    }
-  }
-
   /** Never rejects: a task that cannot be settled is left to the broker to redeliver. */
-  private async process(task: InboundTask): Promise<void> {
+  private async process(held: Held): Promise<void> {
     try {
-      const facts = await this.work(task);
+      const facts = await this.work(held);
       if (this.writable) await this.writable;
-      this.publish(task, facts);
+      this.publishOutcome(held, facts);
     } catch (error) {
       this.deps.stats.abandoned += 1;
-      this.deps.log.error('task left unsettled after an unexpected error; the broker redelivers it when the channel closes', { taskId: task.messageId, error: messageOf(error) });
+      this.deps.log.error('task left unsettled after an unexpected error; the broker redelivers it when the channel closes', { taskId: held.task.messageId, error: messageOf(error) });
     } finally {
       this.working -= 1;
       this.progressed();
     }
   }
 
-  private async work(task: InboundTask): Promise<AttemptFacts> {
+  private async work(held: Held): Promise<AttemptFacts> {
     const { now } = this.deps;
     const { queue, workerId, maxAttempts } = this.options;
+    const { task, message, plan } = held;
     const startedAt = now();
     const attempt = attemptOf(task.headers);
-    const message = parseTask(task.body);
-    if (!message) {
-      return { taskId: task.messageId ?? 'unknown', queue, workerId, startedAt, finishedAt: now(), attempt, redelivered: task.redelivered, outcome: 'dead-lettered', error: 'malformed task: not a JSON object with an id' };
+    const redelivered = task.redelivered || abandonedOf(task.headers) > 0;
+    if (!message || !plan) {
+      return { taskId: message?.id ?? task.messageId ?? 'unknown', run: message?.run, queue, workerId, startedAt, finishedAt: now(), attempt, redelivered, outcome: 'dead-lettered', error: held.malformed };
     }
     let error: string | undefined;
     try {
-      await performWork(planWork(message, this.options.defaults), this.deps.work);
+      await performWork(plan, this.deps.work);
     } catch (failure) {
+      if (failure instanceof SimulatedCrash) throw failure;
       error = messageOf(failure);
     }
     const outcome = outcomeOf(error !== undefined, attempt, maxAttempts);
-    return { taskId: message.id, run: message.run, queue, workerId, startedAt, finishedAt: now(), attempt, redelivered: task.redelivered, outcome, error };
+    return { taskId: message.id, run: message.run, queue, workerId, startedAt, finishedAt: now(), attempt, redelivered, outcome, error };
   }
 
-  /** Publishes the retry copy (if any) and the result; the task is settled when both are confirmed. */
-  private publish(task: InboundTask, facts: AttemptFacts): void {
-    const messages: Array<[queue: string, body: Buffer, properties: PublishProperties]> = [];
+  /** Publishes the retry or dead-letter copy (if any) and the result; the task is settled when all are confirmed. */
+  private publishOutcome(held: Held, facts: AttemptFacts): void {
+    const { task } = held;
+    const messages: Outgoing[] = [];
     if (facts.outcome === 'retrying') {
-      messages.push([
-        this.options.queue,
-        task.body,
-        { messageId: task.messageId, correlationId: task.correlationId, replyTo: task.replyTo, contentType: task.contentType, headers: { ...task.headers, [ATTEMPT_HEADER]: facts.attempt + 1 } },
-      ]);
+      // Back to the task queue even from quarantine: an attempt that threw is no crash suspect.
+      messages.push(this.copyOf(task, this.options.queue, { [ATTEMPT_HEADER]: facts.attempt + 1 }));
+    } else if (facts.outcome === 'dead-lettered') {
+      const reason = held.malformed ?? `failed ${facts.attempt} attempt(s): ${facts.error ?? 'no error message'}`;
+      messages.push(this.deadLetterCopyOf(task, reason));
     }
-    messages.push([
-      task.replyTo || this.options.resultsQueue,
-      Buffer.from(JSON.stringify(buildResult(facts))),
-      { messageId: `${facts.taskId}/${facts.attempt}`, correlationId: facts.taskId, contentType: 'application/json' },
-    ]);
+    messages.push(this.resultOf(task, facts));
+    this.publishThenSettle(task, messages, () => {
+      this.deps.stats.count(facts.outcome);
+      if (facts.outcome === 'dead-lettered') this.logDeadLettered(task, held.malformed ?? `failed ${facts.attempt} attempt(s): ${facts.error}`);
+      if (this.deps.log.enabled('debug')) {
+        this.deps.log.debug('task', { taskId: facts.taskId, run: facts.run, attempt: facts.attempt, outcome: facts.outcome, redelivered: facts.redelivered, ms: facts.finishedAt - facts.startedAt, error: facts.error });
+      }
+    });
+  }
 
+  /**
+   * A redelivered task: its earlier delivery ended without an outcome, maybe by killing its worker.
+   * Moved to quarantine with one more abandoned delivery counted, or, past the bound, dead-lettered.
+   */
+  private checkpoint(held: Held): void {
+    const { task, message } = held;
+    const { maxAttempts, queue, workerId } = this.options;
+    const abandoned = abandonedOf(task.headers) + 1;
+    const attempt = attemptOf(task.headers);
+    if (abandoned + attempt - 1 >= maxAttempts) {
+      const now = this.deps.now();
+      const facts: AttemptFacts = { taskId: message?.id ?? task.messageId ?? 'unknown', run: message?.run, queue, workerId, startedAt: now, finishedAt: now, attempt, redelivered: true, outcome: 'dead-lettered', error: WORKER_CRASHED };
+      const copy = this.deadLetterCopyOf(task, WORKER_CRASHED, { [ABANDONED_HEADER]: abandoned });
+      this.publishThenSettle(task, [copy, this.resultOf(task, facts)], () => {
+        this.deps.stats.count('dead-lettered');
+        this.logDeadLettered(task, `${WORKER_CRASHED} (${abandoned} deliveries abandoned, ${attempt - 1} failed)`);
+      });
+      return;
+    }
+    this.publishThenSettle(task, [this.copyOf(task, quarantineQueueOf(queue), { [ABANDONED_HEADER]: abandoned })], () => {
+      this.deps.stats.quarantined += 1;
+      if (this.deps.log.enabled('debug')) this.deps.log.debug('task quarantined: its earlier delivery was abandoned', { taskId: task.messageId, abandoned });
+    });
+  }
+
+  /** Returns an unstarted task to its queue as an identical copy; the original is acked once the copy is confirmed. */
+  private handBack(task: InboundTask): void {
+    this.publishThenSettle(task, [this.copyOf(task, this.source, {})], () => (this.deps.stats.handedBack += 1));
+  }
+
+  private copyOf(task: InboundTask, queue: string, headers: Record<string, unknown>): Outgoing {
+    const properties: PublishProperties = { ...task.otherProperties, messageId: task.messageId, correlationId: task.correlationId, replyTo: task.replyTo, contentType: task.contentType, headers: { ...task.headers, ...headers } };
+    return { queue, body: task.body, properties, kind: 'copy', taskId: task.messageId ?? 'no id' };
+  }
+
+  private deadLetterCopyOf(task: InboundTask, reason: string, headers: Record<string, unknown> = {}): Outgoing {
+    return this.copyOf(task, deadLetterQueueOf(this.options.queue), { ...headers, [DEAD_LETTER_REASON_HEADER]: reason });
+  }
+
+  private resultOf(task: InboundTask, facts: AttemptFacts): Outgoing {
+    return {
+      queue: task.replyTo || this.options.resultsQueue,
+      body: Buffer.from(JSON.stringify(buildResult(facts))),
+      properties: { messageId: `${facts.taskId}/${facts.attempt}`, correlationId: facts.taskId, contentType: 'application/json' },
+      kind: 'result',
+      taskId: facts.taskId,
+    };
+  }
+
+  private logDeadLettered(task: InboundTask, reason: string): void {
+    this.deps.log.info('dead-lettered', { taskId: task.messageId ?? 'no id', reason, dlq: deadLetterQueueOf(this.options.queue), bytes: task.body.length });
+  }
+
+  /**
+   * Publishes the messages; once the broker confirmed them all, acks the task and calls onSettled.
+   * A copy of the task that was refused or returned (its queue gone) sends the task back to the
+   * queue instead, so it is never lost; a result that was returned is counted unroutable.
+   */
+  private publishThenSettle(task: InboundTask, messages: Outgoing[], onSettled: () => void): void {
     this.unconfirmed += 1;
     let awaiting = messages.length;
     let failure: Error | null = null;
-    const confirmed: Confirmed = (error) => {
-      failure ??= error;
-      if (--awaiting > 0) return;
+    const finish = () => {
       this.unconfirmed -= 1;
-      this.settle(task, facts, failure);
+      this.settle(task, failure, onSettled);
       this.progressed();
     };
     for (let index = 0; index < messages.length; index++) {
-      const [queue, body, properties] = messages[index];
+      const outgoing = messages[index];
+      const confirmed: Confirmed = (error) => {
+        if (error instanceof UnroutableError && outgoing.kind === 'result') this.deps.unroutable.record(outgoing.queue, outgoing.taskId);
+        else failure ??= error;
+        if (--awaiting === 0) finish();
+      };
       try {
-        if (!this.deps.channel.publish(queue, body, properties, confirmed)) this.writable ??= this.deps.channel.drained().then(() => (this.writable = undefined));
+        if (!this.deps.channel.publish(outgoing.queue, outgoing.body, outgoing.properties, confirmed)) {
+          this.writable ??= this.deps.channel.drained().then(() => (this.writable = undefined));
+        }
       } catch (error) {
         // Not handed over (the channel is closed, say): neither it nor the rest will be confirmed.
-        for (let rest = index; rest < messages.length; rest++) confirmed(error instanceof Error ? error : new Error(String(error)));
+        failure ??= error instanceof Error ? error : new Error(String(error));
+        awaiting -= messages.length - index;
+        if (awaiting === 0) finish();
         return;
       }
     }
   }
 
-  private settle(task: InboundTask, facts: AttemptFacts, failure: Error | null): void {
+  private settle(task: InboundTask, failure: Error | null, onSettled: () => void): void {
     const { channel, log, stats } = this.deps;
     if (failure) {
       stats.abandoned += 1;
       try {
         channel.nack(task, true);
-        log.warn('the broker did not confirm a result; the task goes back to the queue', { taskId: facts.taskId, attempt: facts.attempt, error: failure.message });
+        log.warn('the broker did not take a message for this task; the task goes back to the queue', { taskId: task.messageId, error: failure.message });
       } catch (error) {
-        log.warn('task left unsettled; the broker redelivers it', { taskId: facts.taskId, attempt: facts.attempt, error: messageOf(error) });
+        log.warn('task left unsettled; the broker redelivers it', { taskId: task.messageId, error: messageOf(error) });
       }
       return;
     }
     try {
-      // Past the limit RabbitMQ itself moves the task to <queue>.dlq (the queue's dead-letter arguments).
-      if (facts.outcome === 'dead-lettered') channel.nack(task, false);
-      else channel.ack(task);
+      channel.ack(task);
     } catch (error) {
       stats.abandoned += 1;
-      log.warn('task left unsettled; the broker redelivers it', { taskId: facts.taskId, attempt: facts.attempt, error: messageOf(error) });
+      log.warn('task left unsettled; the broker redelivers it', { taskId: task.messageId, error: messageOf(error) });
       return;
     }
-    stats.count(facts.outcome);
-    if (log.enabled('debug')) {
-      log.debug('task', { taskId: facts.taskId, run: facts.run, attempt: facts.attempt, outcome: facts.outcome, redelivered: facts.redelivered, ms: facts.finishedAt - facts.startedAt, error: facts.error });
-    }
+    onSettled();
   }
 }
 

@@ -5,7 +5,7 @@ import { WorkerStats } from './consumer.js';
 import { Heartbeat } from './heartbeat.js';
 import { createLogger } from './log.js';
 import { readSettings, SettingsError } from './settings.js';
-import { burnCpu } from './task-work.js';
+import { CpuThreads } from './cpu-thread.js';
 import { resolveWorkerId } from './worker-id.js';
 import { Worker } from './worker.js';
 
@@ -27,12 +27,21 @@ async function main(): Promise<void> {
   const log = createLogger(settings.logLevel, { workerId, queue: settings.queue }, write);
   const stats = new WorkerStats();
   const heartbeat = new Heartbeat(settings.heartbeatFile, (error) => log.warn('cannot write the heartbeat file', { file: settings.heartbeatFile, error: error.message }));
+  const cpuThreads = new CpuThreads();
   const worker = new Worker(settings, workerId, {
     log,
     stats,
     heartbeat,
     now: Date.now,
-    work: { sleep: (ms) => sleep(ms), burnCpu, random: Math.random },
+    work: {
+      sleep: (ms) => sleep(ms),
+      burnCpu: (ms) => cpuThreads.burn(ms),
+      random: Math.random,
+      crash: () => {
+        log.warn('crashing on purpose (crashRate): SIGKILL');
+        process.kill(process.pid, 'SIGKILL');
+      },
+    },
   });
 
   let stopping = false;
@@ -77,6 +86,9 @@ async function main(): Promise<void> {
     taskMs: settings.work.workMs,
     cpu: settings.work.cpu,
     failRate: settings.work.failRate,
+    crashRate: settings.work.crashRate,
+    queueType: settings.queueType,
+    drainTimeoutMs: settings.drainTimeoutMs,
   });
   // A stop while still connecting closes the connection, which rejects start(): that is no failure.
   await worker.start().catch((error: unknown) => {
@@ -87,7 +99,18 @@ async function main(): Promise<void> {
 }
 
 function summaryOf(stats: WorkerStats) {
-  return { processed: stats.processed, completed: stats.completed, failed: stats.failed, retried: stats.retried, deadLettered: stats.deadLettered, abandoned: stats.abandoned };
+  return {
+    processed: stats.processed,
+    completed: stats.completed,
+    failed: stats.failed,
+    retried: stats.retried,
+    deadLettered: stats.deadLettered,
+    abandoned: stats.abandoned,
+    dropped: stats.dropped,
+    quarantined: stats.quarantined,
+    handedBack: stats.handedBack,
+    unroutable: stats.unroutable,
+  };
 }
 
 function readOptional(file: string): string | undefined {

@@ -118,6 +118,16 @@ export const STOP_TIMEOUT_ENV = 'QSCALE_STOP_TIMEOUT_MS';
  * Arguments every declarer of a task queue must use (RabbitMQ refuses a redeclare with other
  * arguments): failures past the retry limit are dead-lettered to `<queue>.dlq`.
  */
-export function taskQueueArguments(queue: string): Record<string, unknown> {
-  return { 'x-dead-letter-exchange': '', 'x-dead-letter-routing-key': deadLetterQueueOf(queue) };
+export function taskQueueArguments(queue: string, queueType: QueueType = 'classic'): Record<string, unknown> {
+  const deadLettering = { 'x-dead-letter-exchange': '', 'x-dead-letter-routing-key': deadLetterQueueOf(queue) };
+  if (queueType === 'classic') return deadLettering;
+  // Workers bound deliveries themselves (ABANDONED_HEADER, ATTEMPT_HEADER); the broker's limit is only a
+  // backstop, generous because quorum queues before RabbitMQ 4 also count a requeue as a delivery.
+  return { ...deadLettering, 'x-queue-type': 'quorum', 'x-delivery-limit': QUORUM_DELIVERY_LIMIT };
 }
+
+/** The RabbitMQ queue type of a task queue (and its quarantine queue); the worker's QUEUE_TYPE. */
+export type QueueType = 'classic' | 'quorum';
+
+/** The backstop `x-delivery-limit` of a quorum task queue. */
+export const QUORUM_DELIVERY_LIMIT = 20;

@@ -1,4 +1,4 @@
-import { DEFAULT_MAX_ATTEMPTS } from './protocol.js';
+import { DEFAULT_MAX_ATTEMPTS, STOP_TIMEOUT_ENV, type QueueType } from './protocol.js';
 import { parseWorkMs, type WorkMs } from './task-work.js';
 import type { LogLevel } from './log.js';
 
@@ -10,14 +10,27 @@ export interface WorkerSettings {
   /** Tasks worked on at the same time; the rest of the prefetched ones wait their turn. */
   concurrency: number;
   /** Defaults for tasks whose message does not say. */
-  work: { workMs: WorkMs; cpu: boolean; failRate: number };
+  work: { workMs: WorkMs; cpu: boolean; failRate: number; crashRate: number };
+  /** classic or quorum: how the worker declares the task queue and its quarantine queue when they do not exist. */
+  queueType: QueueType;
   maxAttempts: number;
   resultsQueue: string;
   workerId?: string;
   logLevel: LogLevel;
   heartbeatFile: string;
-  /** A drain that takes longer gives up and exits 1; unacked tasks then return to the queue. */
+  /**
+   * A drain that takes longer gives up and exits 1; unacked tasks then return to the queue.
+   * DRAIN_TIMEOUT_MS, else the engine's stop timeout (QSCALE_STOP_TIMEOUT_MS) less a safety margin.
+   */
   drainTimeoutMs: number;
+}
+
+/** The engine's stop timeout when qscale did not say (Docker's default). */
+export const DEFAULT_STOP_TIMEOUT_MS = 10_000;
+
+/** The drain deadline for a stop timeout: exit before the engine's SIGKILL, with max(1 s, 10 %) to spare. */
+export function drainTimeoutFor(stopTimeoutMs: number): number {
+  return Math.max(100, stopTimeoutMs - Math.max(1_000, Math.round(stopTimeoutMs / 10)));
 }
 
 export const DEFAULT_BROKER_URL = 'amqp://guest:guest@127.0.0.1:5672';
@@ -54,6 +67,13 @@ export function readSettings(env: Env): WorkerSettings {
   const failRate = Number(failRateText);
   if (!/^\d*\.?\d+$/.test(failRateText) || failRate > 1) throw new SettingsError(`FAIL_RATE: expected a probability between 0 and 1, got "${failRateText}"`);
 
+  const crashRateText = text('CRASH_RATE') ?? '0';
+  const crashRate = Number(crashRateText);
+  if (!/^\d*\.?\d+$/.test(crashRateText) || crashRate > 1) throw new SettingsError(`CRASH_RATE: expected a probability between 0 and 1, got "${crashRateText}"`);
+
+  const queueType = (text('QUEUE_TYPE') ?? 'classic').toLowerCase();
+  if (queueType !== 'classic' && queueType !== 'quorum') throw new SettingsError(`QUEUE_TYPE: expected classic or quorum, got "${queueType}"`);
+
   const cpuText = (text('TASK_CPU') ?? '0').toLowerCase();
   if (!['0', '1', 'true', 'false'].includes(cpuText)) throw new SettingsError(`TASK_CPU: expected 1 or 0, got "${cpuText}"`);
 
@@ -65,13 +85,14 @@ export function readSettings(env: Env): WorkerSettings {
     queue,
     prefetch: integer('PREFETCH', 10, 1),
     concurrency: integer('CONCURRENCY', 1, 1),
-    work: { workMs, cpu: cpuText === '1' || cpuText === 'true', failRate },
+    work: { workMs, cpu: cpuText === '1' || cpuText === 'true', failRate, crashRate },
+    queueType,
     maxAttempts: integer('MAX_ATTEMPTS', DEFAULT_MAX_ATTEMPTS, 1),
     resultsQueue: text('RESULTS_QUEUE') ?? DEFAULT_RESULTS_QUEUE,
     workerId: text('WORKER_ID'),
     logLevel,
     heartbeatFile: text('HEARTBEAT_FILE') ?? DEFAULT_HEARTBEAT_FILE,
-    drainTimeoutMs: integer('DRAIN_TIMEOUT_MS', 12_000, 1),
+    drainTimeoutMs: integer('DRAIN_TIMEOUT_MS', drainTimeoutFor(integer(STOP_TIMEOUT_ENV, DEFAULT_STOP_TIMEOUT_MS, 1)), 1),
   };
 }
 

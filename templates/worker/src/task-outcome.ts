@@ -1,9 +1,15 @@
-import { ATTEMPT_HEADER, type TaskMessage, type TaskOutcome, type TaskResult } from './protocol.js';
+import { ABANDONED_HEADER, ATTEMPT_HEADER, type TaskMessage, type TaskOutcome, type TaskResult } from './protocol.js';
 
 /** The attempt a delivery is: the ATTEMPT_HEADER of a retried copy, else 1. */
 export function attemptOf(headers: Record<string, unknown> | undefined): number {
   const value = Number(headers?.[ATTEMPT_HEADER]);
   return Number.isInteger(value) && value >= 1 ? value : 1;
+}
+
+/** Deliveries of a task that ended with no outcome (their worker died): the ABANDONED_HEADER, else 0. */
+export function abandonedOf(headers: Record<string, unknown> | undefined): number {
+  const value = Number(headers?.[ABANDONED_HEADER]);
+  return Number.isInteger(value) && value >= 0 ? value : 0;
 }
 
 /** A success completes; a failure is retried until the attempt limit, then dead-lettered. */
@@ -14,15 +20,22 @@ export function outcomeOf(failed: boolean, attempt: number, maxAttempts: number)
 
 /** Parses a task body; undefined when it is not a JSON object with a string id. */
 export function parseTask(body: Buffer): TaskMessage | undefined {
+  const parsed = parseTaskBody(body);
+  return typeof parsed === 'string' ? undefined : parsed;
+}
+
+/** Parses a task body: the task, or why it is malformed (a line for the log and the dead-letter header). */
+export function parseTaskBody(body: Buffer): TaskMessage | string {
+  if (body.length === 0) return 'malformed task: empty body';
   let value: unknown;
   try {
     value = JSON.parse(body.toString('utf8'));
   } catch {
-    return undefined;
+    return `malformed task: not JSON (${body.length} bytes)`;
   }
-  if (!value || typeof value !== 'object' || Array.isArray(value)) return undefined;
+  if (!value || typeof value !== 'object' || Array.isArray(value)) return 'malformed task: not a JSON object with an id';
   const task = value as Partial<TaskMessage>;
-  return typeof task.id === 'string' && task.id !== '' ? (task as TaskMessage) : undefined;
+  return typeof task.id === 'string' && task.id !== '' ? (task as TaskMessage) : 'malformed task: not a JSON object with an id';
 }
 
 /** What one attempt came to: the result's fields, optional ones possibly undefined. */

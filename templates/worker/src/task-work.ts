@@ -7,7 +7,12 @@ export interface WorkPlan {
   workMs: WorkMs;
   cpu: boolean;
   failRate: number;
+  /** Probability that the task kills its worker process (SIGKILL) before working. */
+  crashRate: number;
 }
+
+/** The longest work time a task may ask for; more is a malformed task, not a long one. */
+export const MAX_WORK_MS = 24 * 60 * 60 * 1000;
 
 /** "100" → 100, "50-200" → {min: 50, max: 200}; undefined when the text is neither. */
 export function parseWorkMs(text: string): WorkMs | undefined {
@@ -19,20 +24,37 @@ export function parseWorkMs(text: string): WorkMs | undefined {
   return max < min ? undefined : { min, max };
 }
 
-/** The message's own settings win over the worker's environment defaults; bad values fall back. */
-export function planWork(message: TaskMessage, defaults: WorkPlan): WorkPlan {
+/**
+ * The message's own settings win over the worker's environment defaults; a field the message
+ * sets to a value out of range makes the task malformed: the answer is then the reason, a string.
+ */
+export function planWork(message: TaskMessage, defaults: WorkPlan): WorkPlan | string {
+  const { workMs, cpu, failRate, crashRate } = message as unknown as Record<string, unknown>;
+  if (workMs != null && !isWorkMs(workMs)) return `workMs out of range (expected 0..${MAX_WORK_MS} ms or {min ≤ max}): ${JSON.stringify(workMs)}`;
+  if (cpu != null && typeof cpu !== 'boolean') return `cpu is not true or false: ${JSON.stringify(cpu)}`;
+  if (failRate != null && !isProbability(failRate)) return `failRate is not a probability: ${JSON.stringify(failRate)}`;
+  if (crashRate != null && !isProbability(crashRate)) return `crashRate is not a probability: ${JSON.stringify(crashRate)}`;
   return {
-    workMs: isWorkMs(message.workMs) ? message.workMs : defaults.workMs,
-    cpu: typeof message.cpu === 'boolean' ? message.cpu : defaults.cpu,
-    failRate: typeof message.failRate === 'number' && message.failRate >= 0 && message.failRate <= 1 ? message.failRate : defaults.failRate,
+    workMs: (workMs as WorkMs | null | undefined) ?? defaults.workMs,
+    cpu: (cpu as boolean | null | undefined) ?? defaults.cpu,
+    failRate: (failRate as number | null | undefined) ?? defaults.failRate,
+    crashRate: (crashRate as number | null | undefined) ?? defaults.crashRate,
   };
 }
 
+function isMs(value: unknown): value is number {
+  return typeof value === 'number' && Number.isFinite(value) && value >= 0 && value <= MAX_WORK_MS;
+}
+
 function isWorkMs(value: unknown): value is WorkMs {
-  if (typeof value === 'number') return Number.isFinite(value) && value >= 0;
-  if (!value || typeof value !== 'object') return false;
+  if (typeof value === 'number') return isMs(value);
+  if (!value || typeof value !== 'object' || Array.isArray(value)) return false;
   const { min, max } = value as { min?: unknown; max?: unknown };
-  return typeof min === 'number' && typeof max === 'number' && min >= 0 && max >= min;
+  return isMs(min) && isMs(max) && max >= min;
+}
+
+function isProbability(value: unknown): value is number {
+  return typeof value === 'number' && value >= 0 && value <= 1;
 }
 
 /** Picks the duration for one run; random() is in [0, 1). */
@@ -43,22 +65,39 @@ export function pickDurationMs(workMs: WorkMs, random: () => number): number {
 
 export interface WorkEnvironment {
   sleep(ms: number): Promise<void>;
-  /** Keeps a CPU busy for ms (blocks the event loop, as real CPU-bound work does). */
-  burnCpu(ms: number): void;
+  /**
+   * Keeps a CPU busy for ms. The worker runs it on a worker thread (cpu-thread.ts), so the main
+   * event loop keeps the AMQP heartbeats, the heartbeat file and control messages going.
+   */
+  burnCpu(ms: number): Promise<void> | void;
   random(): number;
+  /** Ends the worker process abruptly (SIGKILL), as an OOM kill would. Injected so tests can watch. */
+  crash(): void;
 }
 
 export class SimulatedFailure extends Error {
   override name = 'SimulatedFailure';
 }
 
-/** Does the simulated work; throws a SimulatedFailure with probability failRate, after the work. */
+/** Thrown after environment.crash() returned (only in tests: the real one never returns). */
+export class SimulatedCrash extends Error {
+  override name = 'SimulatedCrash';
+}
+
+/**
+ * Does the simulated work; first crashes the process with probability crashRate, then throws a
+ * SimulatedFailure with probability failRate, after the work.
+ */
 export async function performWork(plan: WorkPlan, environment: WorkEnvironment): Promise<void> {
+  if (plan.crashRate > 0 && environment.random() < plan.crashRate) {
+    environment.crash();
+    throw new SimulatedCrash(`simulated crash (crashRate ${plan.crashRate})`);
+  }
   const durationMs = pickDurationMs(plan.workMs, environment.random);
   const fails = plan.failRate > 0 && environment.random() < plan.failRate;
   // No work is no timer: even sleep(0) waits a timer tick (≥ 1 ms), which would cap a no-op worker.
   if (durationMs > 0) {
-    if (plan.cpu) environment.burnCpu(durationMs);
+    if (plan.cpu) await environment.burnCpu(durationMs);
     else await environment.sleep(durationMs);
   }
   if (fails) throw new SimulatedFailure(`simulated failure (failRate ${plan.failRate})`);

@@ -1,9 +1,10 @@
-import amqp, { type ChannelModel, type ConfirmChannel, type RecoveringChannelModel } from 'amqplib';
+import amqp, { type Channel, type ChannelModel, type ConsumeMessage, type RecoveringChannelModel } from 'amqplib';
 import { taskChannelOf } from './amqp-channel.js';
-import { TaskConsumer, type WorkerStats } from './consumer.js';
+import { handleControlMessage, RunCancellations } from './control.js';
+import { TaskConsumer, UnroutableResults, type WorkerStats } from './consumer.js';
 import type { Heartbeat } from './heartbeat.js';
 import type { Logger } from './log.js';
-import { deadLetterQueueOf, taskQueueArguments } from './protocol.js';
+import { CONTROL_EXCHANGE, deadLetterQueueOf, quarantineQueueOf, taskQueueArguments } from './protocol.js';
 import type { WorkerSettings } from './settings.js';
 import type { WorkEnvironment } from './task-work.js';
 
@@ -15,24 +16,44 @@ export interface WorkerDependencies {
   now(): number;
 }
 
+/** The fallback results queue's bound when the worker creates it: nobody may read it, so the oldest go. */
+export const RESULTS_QUEUE_ARGUMENTS = { 'x-max-length': 10_000, 'x-overflow': 'drop-head' };
+
+interface Session {
+  consumers: TaskConsumer[];
+  /** Task channels first: closing them flushes their acks. */
+  channels: Channel[];
+}
+
 /**
- * The broker side of the worker: one recovering connection; after every (re)connect a fresh
- * confirm channel re-asserts the queues and starts a TaskConsumer. A lost connection takes its
- * unacked tasks with it; RabbitMQ redelivers them.
+ * The broker side of the worker: one recovering connection; after every (re)connect fresh channels
+ * re-assert the queues and start two TaskConsumers (the task queue with the prefetch, its quarantine
+ * queue with prefetch 1) and a control consumer (a queue of its own bound to CONTROL_EXCHANGE). A
+ * lost connection takes its unacked tasks with it; RabbitMQ redelivers them.
  */
 export class Worker {
   private connection?: RecoveringChannelModel;
-  private session?: { consumer: TaskConsumer; channel: ConfirmChannel };
+  private session?: Session;
   private stopping = false;
+  private readonly cancellations = new RunCancellations();
+  private readonly unroutable: UnroutableResults;
+  /** One line per queue whose declaration was refused, not one per reconnect. */
+  private readonly reportedQueues = new Set<string>();
 
   constructor(
     private readonly settings: WorkerSettings,
     private readonly workerId: string,
     private readonly deps: WorkerDependencies,
-  ) {}
+  ) {
+    this.unroutable = new UnroutableResults(deps.stats, deps.log, deps.now);
+  }
 
   get inFlight(): number {
-    return this.session?.consumer.inFlight ?? 0;
+    return this.session?.consumers.reduce((sum, consumer) => sum + consumer.inFlight, 0) ?? 0;
+  }
+
+  get working(): number {
+    return this.session?.consumers.reduce((sum, consumer) => sum + consumer.workingNow, 0) ?? 0;
   }
 
   /** Connects, retrying with backoff for as long as it takes; resolves on the first session. */
@@ -42,7 +63,7 @@ export class Worker {
       recovery: { initialDelay: 500, maxDelay: 5_000, factor: 2, jitter: 0.2, waitForConnect: false, setup: (model: ChannelModel) => this.openSession(model) },
     });
     this.connection = connection;
-    connection.on('connect', () => log.info('consuming', { queue: this.settings.queue }));
+    connection.on('connect', () => log.info('consuming', { queue: this.settings.queue, quarantine: quarantineQueueOf(this.settings.queue) }));
     connection.on('disconnect', (error: Error) => {
       heartbeat.stop();
       this.session = undefined;
@@ -55,65 +76,94 @@ export class Worker {
     await connection.waitForConnect();
   }
 
-  /** Drains the current consumer, then closes its channel and the connection. */
+  /** Drains the current consumers, then closes their channels and the connection. */
   async stop(): Promise<void> {
     this.stopping = true;
     this.deps.heartbeat.stop();
     const session = this.session;
     if (session) {
-      await session.consumer.drain();
-      // Closing the channel first flushes its acks: amqplib may write a connection close ahead of
+      await Promise.all(session.consumers.map((consumer) => consumer.drain()));
+      // Closing the channels first flushes their acks: amqplib may write a connection close ahead of
       // them, and RabbitMQ would then redeliver tasks already done (duplicates).
-      await session.channel.close().catch(() => {});
+      for (const channel of session.channels) await channel.close().catch(() => {});
     }
     await this.connection?.close();
   }
 
   private async openSession(model: ChannelModel): Promise<void> {
     const { log, heartbeat } = this.deps;
-    const { queue } = this.settings;
-    const channel = await model.createConfirmChannel();
-    let consumer: TaskConsumer | undefined;
-    channel.on('error', (error: Error) => log.warn('channel error', { error: error.message }));
-    channel.on('return', (message: { fields: { routingKey: string } }) =>
-      log.warn('a result was unroutable: its queue does not exist', { resultsQueue: message.fields.routingKey }),
-    );
+    const { queue, queueType, prefetch } = this.settings;
+    const session: Session = { consumers: [], channels: [] };
     // A channel that dies under a live connection would leave the worker idle: reconnect instead.
-    channel.on('close', () => {
-      if (!this.stopping && consumer && this.session?.consumer === consumer) model.close().catch(() => {});
-    });
-    await channel.assertQueue(queue, { durable: true, arguments: taskQueueArguments(queue) });
-    await channel.assertQueue(deadLetterQueueOf(queue), { durable: true });
-    await this.assertResultsQueue(model);
-    await channel.prefetch(this.settings.prefetch);
+    const watch = <T extends Channel>(channel: T): T => {
+      channel.on('error', (error: Error) => log.warn('channel error', { error: error.message }));
+      channel.on('close', () => {
+        if (!this.stopping && this.session === session) model.close().catch(() => {});
+      });
+      session.channels.push(channel);
+      return channel;
+    };
+
+    await this.declareQueue(model, queue, { durable: true, arguments: taskQueueArguments(queue, queueType) }, `QUEUE_TYPE asks for ${queueType}`);
+    await this.declareQueue(model, quarantineQueueOf(queue), { durable: true, arguments: taskQueueArguments(queue, queueType) }, `QUEUE_TYPE asks for ${queueType}`);
+    await this.declareQueue(model, deadLetterQueueOf(queue), { durable: true }, 'the worker declares it durable, no arguments');
+    await this.declareQueue(model, this.settings.resultsQueue, { durable: true, arguments: RESULTS_QUEUE_ARGUMENTS }, 'the worker bounds it with x-max-length');
+
+    const taskChannel = watch(await model.createConfirmChannel());
+    await taskChannel.prefetch(prefetch);
+    // Suspects one at a time: a task that kills its worker takes at most this one down with it.
+    const quarantineChannel = watch(await model.createConfirmChannel());
+    await quarantineChannel.prefetch(1);
+    const control = watch(await model.createChannel());
+    await control.assertExchange(CONTROL_EXCHANGE, 'fanout', { durable: true });
+    const { queue: controlQueue } = await control.assertQueue('', { exclusive: true, autoDelete: true, durable: false });
+    await control.bindQueue(controlQueue, CONTROL_EXCHANGE, '');
     if (this.stopping) throw new Error('stopping');
 
-    consumer = new TaskConsumer(
-      {
-        queue,
-        workerId: this.workerId,
-        concurrency: this.settings.concurrency,
-        maxUnconfirmed: this.settings.prefetch,
-        maxAttempts: this.settings.maxAttempts,
-        resultsQueue: this.settings.resultsQueue,
-        defaults: this.settings.work,
-      },
-      { ...this.deps, channel: taskChannelOf(channel), onCancelled: () => model.close().catch(() => {}) },
+    const common = { workerId: this.workerId, maxAttempts: this.settings.maxAttempts, resultsQueue: this.settings.resultsQueue, defaults: this.settings.work, queue };
+    const dependencies = { ...this.deps, cancellations: this.cancellations, unroutable: this.unroutable, onCancelled: () => model.close().catch(() => {}) };
+    session.consumers.push(
+      new TaskConsumer({ ...common, concurrency: this.settings.concurrency, maxUnconfirmed: prefetch }, { ...dependencies, channel: taskChannelOf(taskChannel) }),
+      new TaskConsumer({ ...common, quarantine: true, concurrency: 1, maxUnconfirmed: 1 }, { ...dependencies, channel: taskChannelOf(quarantineChannel) }),
     );
-    this.session = { consumer, channel };
-    await consumer.start();
+    this.session = session;
+    await control.consume(controlQueue, (message: ConsumeMessage | null) => message && this.obey(message, control), { noAck: true });
+    for (const consumer of session.consumers) await consumer.start();
     heartbeat.start();
   }
 
-  /** The fallback results queue, declared durable; a producer that declared it otherwise wins (logged). */
-  private async assertResultsQueue(model: ChannelModel): Promise<void> {
+  private obey(message: ConsumeMessage, control: Channel): void {
+    handleControlMessage(message.content, {
+      workerId: this.workerId,
+      queue: this.settings.queue,
+      cancellations: this.cancellations,
+      dropRun: (run) => this.session?.consumers.forEach((consumer) => consumer.dropRun(run)),
+      state: () => ({ working: this.working, held: this.inFlight, draining: this.stopping }),
+      reply: (replyTo, body, correlationId) => control.sendToQueue(replyTo, body, { correlationId, contentType: 'application/json' }),
+      now: this.deps.now,
+      log: this.deps.log,
+    });
+  }
+
+  /**
+   * Declares a queue on a channel of its own. A queue that exists with other arguments (another
+   * type, say) is consumed as it is: RabbitMQ refuses the redeclare (406), which costs only the probe.
+   */
+  private async declareQueue(model: ChannelModel, name: string, options: { durable: boolean; arguments?: Record<string, unknown> }, wanted: string): Promise<void> {
     const probe = await model.createChannel();
     probe.on('error', () => {});
     try {
-      await probe.assertQueue(this.settings.resultsQueue, { durable: true });
+      await probe.assertQueue(name, options);
       await probe.close();
     } catch (error) {
-      this.deps.log.warn('could not declare the results queue; using it as it is', { resultsQueue: this.settings.resultsQueue, error: (error as Error).message });
+      if ((error as { code?: number }).code !== 406) throw error;
+      if (this.reportedQueues.has(name)) return;
+      this.reportedQueues.add(name);
+      const reason = (error as Error).message.replace(/^Operation failed: QueueDeclare; 406 \(PRECONDITION-FAILED\) with message "/, '').replace(/"$/, '');
+      this.deps.log.warn(`queue ${name} exists with other arguments than the worker's (${wanted}); consuming it as it is. To migrate: stop its producers and workers, let it empty, delete it (rabbitmqctl delete_queue ${name}), start the workers again`, {
+        queue: name,
+        broker: reason,
+      });
     }
   }
 }

@@ -3,7 +3,8 @@ import { LABEL } from '../../../src/core/compose-labels.js';
 import type { ServiceDefinition } from '../../../src/core/config/compose-file.js';
 import type { ContainerSummary } from '../../../src/core/ports/container-engine.js';
 import { specHash } from '../../../src/core/scale/container-spec.js';
-import { describePlan, IN_FLIGHT_MS, planScale } from '../../../src/core/scale/plan.js';
+import type { WorkerState } from '../../../src/core/ports/worker-state.js';
+import { describePlan, liveContainers, planScale } from '../../../src/core/scale/plan.js';
 
 const NOW = 1_700_000_000_000;
 const project = { name: 'demo', workingDir: '/srv/demo', configFiles: ['/srv/demo/docker-compose.yml'] };
@@ -33,9 +34,12 @@ function container(number: number, state: ContainerSummary['state'] = 'running',
   };
 }
 
-function plan(observed: ContainerSummary[], desired: number) {
-  return describePlan(planScale({ project, definition, hash, observed, desired, stopTimeoutSeconds: 10, now: NOW }));
+function plan(observed: ContainerSummary[], desired: number, workerStates?: Map<string, WorkerState>) {
+  return describePlan(planScale({ project, definition, hash, observed, desired, stopTimeoutSeconds: 10, workerStates }));
 }
+
+const idle = (held = 0): WorkerState => ({ working: 0, held, draining: false });
+const busy = (working: number, held = working): WorkerState => ({ working, held, draining: false });
 
 describe('planScale', () => {
   it('creates and starts the lowest free numbers on scale-up', () => {
@@ -89,10 +93,26 @@ describe('planScale', () => {
     );
   });
 
-  it('counts a container another process just created as live, and a stale one as broken', () => {
-    const fresh = container(1, 'created', { createdAt: NOW - 1000 });
-    const stale = container(2, 'created', { createdAt: NOW - IN_FLIGHT_MS - 1 });
-    expect(plan([fresh, stale], 1)).toBe(['worker-a: 1 → 1', '  remove demo-worker-a-2: replace never started container'].join('\n'));
+  it('never counts a created, never started container: a scale-up starts it, anything else removes it', () => {
+    const unstarted = (number: number, extra: Partial<ContainerSummary> & { hash?: string } = {}) => container(number, 'created', { createdAt: NOW - 1000, ...extra });
+    expect(liveContainers([container(1), unstarted(2)]).map((entry) => entry.name)).toEqual(['demo-worker-a-1']);
+    expect(plan([container(1), unstarted(2), unstarted(3)], 2)).toBe(
+      [
+        'worker-a: 1 → 2',
+        '  start  demo-worker-a-2: scale up 1 → 2 (created, never started)',
+        '  remove demo-worker-a-3: remove created, never started container',
+      ].join('\n'),
+    );
+    // "Already at 1" is true only of started containers; an outdated unstarted one is replaced.
+    expect(plan([container(1), unstarted(2, { hash: 'old' })], 1)).toBe(['worker-a: 1 → 1', '  remove demo-worker-a-2: remove created, never started container'].join('\n'));
+    expect(plan([unstarted(1, { hash: 'old' })], 1)).toBe(
+      [
+        'worker-a: 0 → 1',
+        '  remove demo-worker-a-1: remove created, never started container',
+        '  create demo-worker-a-2 (image demo/worker:1): scale up 0 → 1',
+        '  start  demo-worker-a-2: scale up 0 → 1',
+      ].join('\n'),
+    );
   });
 
   it('does nothing at the current count', () => {
@@ -105,7 +125,7 @@ describe('planScale', () => {
 
   it('labels new containers as Compose does, reusing a sibling config-hash', () => {
     const sibling = container(1, 'running', { labels: { [LABEL.containerNumber]: '1', [LABEL.configHash]: 'compose-made', [LABEL.version]: '1.29.2' } });
-    const result = planScale({ project, definition, hash, observed: [sibling], desired: 2, stopTimeoutSeconds: 10, now: NOW });
+    const result = planScale({ project, definition, hash, observed: [sibling], desired: 2, stopTimeoutSeconds: 10 });
     const create = result.chains[0].operations[0];
     expect(create.kind).toBe('create');
     if (create.kind !== 'create') return;
@@ -123,7 +143,97 @@ describe('planScale', () => {
     });
     expect(create.spec.name).toBe('demo-worker-a-2');
     expect(create.spec.networkMode).toBe('host');
-    expect(create.spec.env).toEqual(['QUEUE=task_a']);
+    // The worker derives its drain deadline from the stop timeout the engine will give it.
+    expect(create.spec.env).toEqual(['QUEUE=task_a', 'QSCALE_STOP_TIMEOUT_MS=10000']);
+    expect(create.spec.stopTimeoutSeconds).toBe(10);
+    const slow = planScale({ project, definition: { ...definition, stopGracePeriodMs: 2500, environment: { QUEUE: 'q', QSCALE_STOP_TIMEOUT_MS: '99' } }, hash, observed: [], desired: 1, stopTimeoutSeconds: 3 });
+    const slowCreate = slow.chains[0].operations[0];
+    expect(slowCreate.kind === 'create' && [slowCreate.spec.env, slowCreate.spec.stopTimeoutSeconds]).toEqual([['QUEUE=q', 'QSCALE_STOP_TIMEOUT_MS=3000'], 3]);
+  });
+});
+
+describe('planScale: which workers a scale-in stops', () => {
+  it('stops idle workers first, then those holding the fewest tasks, by their own report', () => {
+    const observed = [container(1), container(2), container(3), container(4)];
+    const states = new Map([
+      ['id1', idle()],
+      ['id2', busy(1, 3)],
+      ['id3', busy(2, 2)],
+      ['id4', busy(1, 10)],
+    ]);
+    expect(plan(observed, 2, states)).toBe(
+      [
+        'worker-a: 4 → 2',
+        '  stop   demo-worker-a-1 (timeout 10s): scale down 4 → 2 (idle first)',
+        '  remove demo-worker-a-1: scale down 4 → 2 (idle first)',
+        '  stop   demo-worker-a-3 (timeout 10s): scale down 4 → 2 (busy 2)',
+        '  remove demo-worker-a-3: scale down 4 → 2 (busy 2)',
+      ].join('\n'),
+    );
+  });
+
+  it('keeps the order exited, unhealthy, outdated, idle or draining, unknown, busy; highest number among equals', () => {
+    const observed = [
+      container(1, 'exited'),
+      container(2),
+      container(3, 'running', { health: 'unhealthy' }),
+      container(4, 'running', { hash: 'old' }),
+      container(5),
+      container(6),
+      container(7),
+      container(8),
+    ];
+    const states = new Map([
+      ['id2', busy(1)],
+      ['id3', busy(4)],
+      ['id4', busy(4)],
+      ['id5', idle(1)],
+      ['id6', { working: 1, held: 1, draining: true }],
+      ['id8', idle(0)],
+    ]);
+    expect(plan(observed, 1, states)).toBe(
+      [
+        'worker-a: 7 → 1',
+        '  remove demo-worker-a-1: replace exited container',
+        '  stop   demo-worker-a-3 (timeout 10s): scale down 7 → 1 (unhealthy first)',
+        '  remove demo-worker-a-3: scale down 7 → 1 (unhealthy first)',
+        '  stop   demo-worker-a-4 (timeout 10s): scale down 7 → 1 (outdated first)',
+        '  remove demo-worker-a-4: scale down 7 → 1 (outdated first)',
+        '  stop   demo-worker-a-5 (timeout 10s): scale down 7 → 1 (idle first)',
+        '  remove demo-worker-a-5: scale down 7 → 1 (idle first)',
+        '  stop   demo-worker-a-6 (timeout 10s): scale down 7 → 1 (draining)',
+        '  remove demo-worker-a-6: scale down 7 → 1 (draining)',
+        '  stop   demo-worker-a-7 (timeout 10s): scale down 7 → 1 (state unknown)',
+        '  remove demo-worker-a-7: scale down 7 → 1 (state unknown)',
+        '  stop   demo-worker-a-8 (timeout 10s): scale down 7 → 1 (idle first)',
+        '  remove demo-worker-a-8: scale down 7 → 1 (idle first)',
+      ].join('\n'),
+    );
+  });
+
+  it('among idle workers stops those holding fewest first, then unknown ones, before any busy one', () => {
+    const observed = [container(1), container(2), container(3), container(4), container(5)];
+    const states = new Map([
+      ['id1', idle(2)],
+      ['id2', idle(0)],
+      ['id3', busy(1, 1)],
+      ['id4', idle(2)],
+    ]);
+    const stopped = (desired: number) => plan(observed, desired, states).split('\n').filter((line) => line.startsWith('  stop')).map((line) => line.trim().split(/ +/)[1]);
+    expect(stopped(4)).toEqual(['demo-worker-a-2']);
+    expect(stopped(3)).toEqual(['demo-worker-a-2', 'demo-worker-a-4']);
+    expect(stopped(2)).toEqual(['demo-worker-a-1', 'demo-worker-a-2', 'demo-worker-a-4']);
+    expect(stopped(1)).toEqual(['demo-worker-a-1', 'demo-worker-a-2', 'demo-worker-a-4', 'demo-worker-a-5']);
+  });
+
+  it('falls back to the highest numbers when nobody answered', () => {
+    expect(plan([container(1), container(2), container(3)], 2, new Map())).toBe(
+      [
+        'worker-a: 3 → 2',
+        '  stop   demo-worker-a-3 (timeout 10s): scale down 3 → 2 (state unknown)',
+        '  remove demo-worker-a-3: scale down 3 → 2 (state unknown)',
+      ].join('\n'),
+    );
   });
 });
 

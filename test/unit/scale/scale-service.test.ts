@@ -85,7 +85,8 @@ describe('scaleService', () => {
     const { engine, deps } = setup();
     const error = await rejection(scaleService(deps, { worker: worker('worker-a', { image: 'demo/absent:1' }), desired: 1 }, options));
     expect(error.code).toBe('IMAGE_MISSING');
-    expect(error.message).toBe('image demo/absent:1 for service worker-a is not on this engine');
+    expect(error.message).toBe('image demo/absent:1 for service worker-a is not on this engine; nothing changed');
+    expect(error.exitCode).toBe(2);
     expect(error.hint).toMatch(/make build/);
     expect(engine.calls).toEqual([]);
   });

@@ -1,4 +1,5 @@
-import type { Confirmed, InboundTask, PublishProperties, TaskChannel } from '../../../templates/worker/src/consumer.js';
+import type { Logger } from '../../../templates/worker/src/log.js';
+import { UnroutableError, type Confirmed, type InboundTask, type PublishProperties, type TaskChannel } from '../../../templates/worker/src/consumer.js';
 
 /**
  * An in-memory TaskChannel: records every call, in order, as one line of text. By default each
@@ -14,6 +15,10 @@ export class FakeChannel implements TaskChannel {
   /** Every call throws, as on a closed channel. */
   closed = false;
   autoConfirm = true;
+  /** Queues that do not exist: a publish to one is returned (confirmed with an UnroutableError). */
+  readonly missingQueues = new Set<string>();
+  /** Tasks delivered and not yet settled: settling one twice throws, as the adapter does. */
+  private readonly unsettled = new Set<InboundTask>();
   /** publish returns false (a full write buffer) until drain(). */
   full = false;
   /** Publishes awaiting confirm(), oldest first, by messageId. */
@@ -31,21 +36,27 @@ export class FakeChannel implements TaskChannel {
   }
 
   ack(task: InboundTask): void {
-    if (this.closed) throw new Error('Channel closed');
+    this.take(task);
     this.calls.push(`ack ${task.messageId}`);
   }
 
   nack(task: InboundTask, requeue: boolean): void {
-    if (this.closed) throw new Error('Channel closed');
+    this.take(task);
     this.calls.push(`nack ${task.messageId} requeue=${requeue}`);
+  }
+
+  private take(task: InboundTask): void {
+    if (this.closed) throw new Error('Channel closed');
+    if (!this.unsettled.delete(task)) throw new Error(`task ${task.messageId} settled twice or not delivered here`);
   }
 
   publish(queue: string, body: Buffer, properties: PublishProperties, confirmed: Confirmed): boolean {
     if (this.failPublish || this.closed) throw new Error('Channel closed');
     this.published.push({ queue, body, properties });
-    const json = JSON.parse(body.toString()) as { outcome?: string; id?: string; taskId?: string };
-    this.calls.push(json.outcome ? `result ${json.taskId} ${json.outcome} → ${queue}` : `republish ${json.id} → ${queue}`);
-    if (this.autoConfirm) queueMicrotask(() => confirmed(null));
+    const json = parseOrUndefined(body) as { outcome?: string; taskId?: string } | undefined;
+    this.calls.push(json?.outcome ? `result ${json.taskId} ${json.outcome} → ${queue}` : `copy ${properties.messageId} → ${queue}`);
+    const answer = this.missingQueues.has(queue) ? new UnroutableError(`queue ${queue} does not exist`) : null;
+    if (this.autoConfirm) queueMicrotask(() => confirmed(answer));
     else this.unconfirmed.push({ messageId: properties.messageId, confirmed });
     return !this.full;
   }
@@ -68,12 +79,26 @@ export class FakeChannel implements TaskChannel {
   deliver(task: Partial<InboundTask> & { messageId: string }): InboundTask {
     const full: InboundTask = { body: Buffer.from(JSON.stringify({ id: task.messageId, sentAt: 0 })), redelivered: false, headers: {}, replyTo: 'results.run1', ...task };
     if (!this.onTask) throw new Error('not consuming');
+    this.unsettled.add(full);
     this.onTask(full);
     return full;
   }
 
   resultsFor(taskId: string) {
-    return this.published.map((entry) => JSON.parse(entry.body.toString())).filter((json) => json.taskId === taskId);
+    return this.published.map((entry) => parseOrUndefined(entry.body)).filter((json) => json?.taskId === taskId);
+  }
+
+  /** The copies of tasks published to a queue (retries, quarantine, dead letters, hand-backs). */
+  copiesTo(queue: string) {
+    return this.published.filter((entry) => entry.queue === queue && !parseOrUndefined(entry.body)?.outcome);
+  }
+}
+
+function parseOrUndefined(body: Buffer): any {
+  try {
+    return JSON.parse(body.toString());
+  } catch {
+    return undefined;
   }
 }
 
@@ -85,3 +110,13 @@ export function deferred(): { promise: Promise<void>; resolve: () => void } {
 }
 
 export const flush = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+type LogLine = [level: string, msg: string, fields: Record<string, unknown> | undefined];
+
+/** A logger that keeps every line, for tests that assert what the worker says. */
+export function recordingLogger(): Logger & { lines: LogLine[] } {
+  const lines: LogLine[] = [];
+  const at = (level: string) => (msg: string, fields?: Record<string, unknown>) => void lines.push([level, msg, fields]);
+  return { lines, debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error'), enabled: (level) => level !== 'debug' };
+}
+

@@ -8,19 +8,35 @@ describe('readSettings', () => {
       queue: 'task_a',
       prefetch: 10,
       concurrency: 1,
-      work: { workMs: 100, cpu: false, failRate: 0 },
+      work: { workMs: 100, cpu: false, failRate: 0, crashRate: 0 },
+      queueType: 'classic',
       maxAttempts: 3,
       resultsQueue: 'qscale.results',
       workerId: undefined,
       logLevel: 'info',
       heartbeatFile: '/tmp/qscale-heartbeat',
-      drainTimeoutMs: 12_000,
+      // Docker's default 10 s stop timeout less max(1 s, 10 %).
+      drainTimeoutMs: 9_000,
     });
   });
 
   it('reads the task environment', () => {
     const settings = readSettings({ QUEUE: 'task_b', TASK_MS: '50-200', TASK_CPU: '1', FAIL_RATE: '0.1', PREFETCH: '4', MAX_ATTEMPTS: '5', LOG_LEVEL: 'DEBUG' });
     expect(settings).toMatchObject({ prefetch: 4, maxAttempts: 5, logLevel: 'debug', work: { workMs: { min: 50, max: 200 }, cpu: true, failRate: 0.1 } });
+  });
+
+  it('derives the drain deadline from the stop timeout qscale passes, leaving max(1 s, 10 %) before the SIGKILL', () => {
+    expect(readSettings({ QUEUE: 'q', QSCALE_STOP_TIMEOUT_MS: '5000' }).drainTimeoutMs).toBe(4_000);
+    expect(readSettings({ QUEUE: 'q', QSCALE_STOP_TIMEOUT_MS: '30000' }).drainTimeoutMs).toBe(27_000);
+    expect(readSettings({ QUEUE: 'q', QSCALE_STOP_TIMEOUT_MS: '500' }).drainTimeoutMs).toBe(100);
+  });
+
+  it('takes DRAIN_TIMEOUT_MS over the stop timeout', () => {
+    expect(readSettings({ QUEUE: 'q', QSCALE_STOP_TIMEOUT_MS: '5000', DRAIN_TIMEOUT_MS: '7000' }).drainTimeoutMs).toBe(7_000);
+  });
+
+  it('reads QUEUE_TYPE and CRASH_RATE', () => {
+    expect(readSettings({ QUEUE: 'q', QUEUE_TYPE: 'Quorum', CRASH_RATE: '0.01' })).toMatchObject({ queueType: 'quorum', work: { crashRate: 0.01 } });
   });
 
   it('takes TASK_MS=0 as no-op work', () => {
@@ -34,6 +50,9 @@ describe('readSettings', () => {
     [{ QUEUE: 'q', PREFETCH: '0' }, 'PREFETCH: expected a whole number ≥ 1, got "0"'],
     [{ QUEUE: 'q', TASK_CPU: 'yes' }, 'TASK_CPU: expected 1 or 0, got "yes"'],
     [{ QUEUE: 'q', LOG_LEVEL: 'loud' }, 'LOG_LEVEL: expected debug, info, warn or error, got "loud"'],
+    [{ QUEUE: 'q', QUEUE_TYPE: 'stream' }, 'QUEUE_TYPE: expected classic or quorum, got "stream"'],
+    [{ QUEUE: 'q', CRASH_RATE: '2' }, 'CRASH_RATE: expected a probability between 0 and 1, got "2"'],
+    [{ QUEUE: 'q', QSCALE_STOP_TIMEOUT_MS: '10s' }, 'QSCALE_STOP_TIMEOUT_MS: expected a whole number ≥ 1, got "10s"'],
   ])('%j fails with a message naming the variable', (env, message) => {
     expect(() => readSettings(env)).toThrow(message);
   });
