@@ -1,8 +1,8 @@
 import { Command } from 'commander';
 import { checkComposeServices } from '../../core/config/qscale-config.js';
-import { watchLifecycle } from '../../core/logs/container-lifecycle.js';
+import { followLifecycle } from '../../core/logs/container-lifecycle.js';
 import { untilInterruptedOrClosed } from '../output.js';
-import { renderLifecycle } from '../render/log-lines.js';
+import { renderEngineOutage, renderLifecycle } from '../render/log-lines.js';
 import { contextOf, type Runtime } from '../runtime.js';
 
 export function eventsCommand(runtime: Runtime): Command {
@@ -16,10 +16,11 @@ export function eventsCommand(runtime: Runtime): Command {
       const context = contextOf({ ...runtime, signal }, self);
       const { config } = context;
       checkComposeServices(config, services);
-      const source = context.engine;
-      await watchLifecycle(source, { project: config.project.name, services }, signal, (event) => {
-        context.out.line(renderLifecycle(context.out.color, event, Boolean(options.json)));
+      const json = Boolean(options.json);
+      await followLifecycle({ source: context.engine, clock: runtime.deps.clock, signal }, { project: config.project.name, services }, (event) => {
+        if (event.type === 'lifecycle') context.out.line(renderLifecycle(context.out.color, event.event, json));
+        else if (event.type === 'engine-lost') context.out.warn(renderEngineOutage(event));
+        else context.out.info(renderEngineOutage(event));
       });
-      if (!signal.aborted) context.out.warn('the engine closed its event stream');
     });
 }

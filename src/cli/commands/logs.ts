@@ -7,7 +7,7 @@ import type { LogEvent } from '../../core/logs/follow-fleet-logs.js';
 import type { OutputStream } from '../dependencies.js';
 import { untilInterruptedOrClosed } from '../output.js';
 import { parseCount } from '../parse.js';
-import { describeLifecycle, LogLineRenderer } from '../render/log-lines.js';
+import { describeLifecycle, LogLineRenderer, renderEngineOutage } from '../render/log-lines.js';
 import { contextOf, type Runtime } from '../runtime.js';
 
 interface LogsOptions {
@@ -55,6 +55,12 @@ export function logsCommand(runtime: Runtime): Command {
             return undefined;
           case 'warning':
             context.out.warn(event.message);
+            return undefined;
+          case 'engine-lost':
+            context.out.warn(renderEngineOutage(event));
+            return undefined;
+          case 'engine-back':
+            context.out.info(renderEngineOutage(event));
             return undefined;
         }
       };

@@ -1,8 +1,10 @@
 import { Command } from 'commander';
-import { collectStatus } from '../../core/fleet/collect-status.js';
+import { collectStatus, type FleetStatus } from '../../core/fleet/collect-status.js';
+import { EngineOutage } from '../../core/logs/engine-outage.js';
 import { maskUrlPasswords } from '../../core/secrets.js';
 import { untilInterruptedOrClosed } from '../output.js';
 import { parseIntervalMs } from '../parse.js';
+import { renderEngineOutage } from '../render/log-lines.js';
 import { renderStatus } from '../render/tables.js';
 import { contextOf, type Runtime } from '../runtime.js';
 
@@ -27,15 +29,38 @@ export function statusCommand(runtime: Runtime): Command {
       }
       const intervalMs = typeof options.watch === 'string' ? parseIntervalMs(options.watch, '--watch') : 2000;
       let previousLines = 0;
+      // A Docker restart is ridden out: one line when the engine goes, one when it is back.
+      const outage = new EngineOutage();
+      let answeredOnce = false;
       while (!signal.aborted) {
-        const status = await collect();
-        if (options.json) context.out.line(JSON.stringify(status));
-        else {
-          const text = `${renderStatus(context.out, status)}\n${context.out.color.dim(`every ${intervalMs / 1000}s · ${new Date(deps.clock.now()).toLocaleTimeString()} · Ctrl-C to stop`)}`;
-          // In place on a terminal: move up over the previous frame and clear it.
-          if (context.out.interactive && previousLines > 0) context.out.raw(`\x1b[${previousLines}A\x1b[0J`);
-          context.out.line(text);
-          previousLines = text.split('\n').length;
+        let status: FleetStatus | undefined;
+        try {
+          status = await collect();
+        } catch (error) {
+          // An engine that never answered is a failure to start, not an outage to wait out.
+          if (signal.aborted) break;
+          if (!answeredOnce) throw error;
+          const lost = outage.failed(deps.clock.now(), error);
+          if (lost) {
+            context.out.warn(renderEngineOutage(lost));
+            previousLines = 0;
+          }
+        }
+        if (status) {
+          answeredOnce = true;
+          const back = outage.answered(deps.clock.now());
+          if (back) {
+            context.out.info(renderEngineOutage(back));
+            previousLines = 0;
+          }
+          if (options.json) context.out.line(JSON.stringify(status));
+          else {
+            const text = `${renderStatus(context.out, status)}\n${context.out.color.dim(`every ${intervalMs / 1000}s · ${new Date(deps.clock.now()).toLocaleTimeString()} · Ctrl-C to stop`)}`;
+            // In place on a terminal: move up over the previous frame and clear it.
+            if (context.out.interactive && previousLines > 0) context.out.raw(`\x1b[${previousLines}A\x1b[0J`);
+            context.out.line(text);
+            previousLines = text.split('\n').length;
+          }
         }
         await deps.clock.sleep(intervalMs, signal).catch(() => {});
       }

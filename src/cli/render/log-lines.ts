@@ -1,5 +1,7 @@
 import type { ChalkInstance } from 'chalk';
+import { formatDuration } from '../../core/duration.js';
 import type { LifecycleEvent } from '../../core/logs/container-lifecycle.js';
+import type { ContainerChange, EngineOutageEvent } from '../../core/logs/engine-outage.js';
 import type { LogStreamName } from '../../core/logs/demux-docker-stream.js';
 import { paletteSlot, type LogContainer } from '../../core/logs/log-container.js';
 
@@ -92,4 +94,21 @@ export function renderLifecycle(color: ChalkInstance, event: LifecycleEvent, jso
           ? color.green(what)
           : what;
   return `${color.dim(time)}  ${container.name}  ${painted}`;
+}
+
+/**
+ * The one line a streaming command prints when the engine goes away, and the one when it is back:
+ * "the Docker engine is back after 6.2s; meanwhile: worker-a-1 running → exited".
+ */
+export function renderEngineOutage(event: EngineOutageEvent): string {
+  if (event.type === 'engine-lost') return `the Docker engine went away (${event.reason}); waiting for it to come back`;
+  const changes = event.changes?.length ? `; meanwhile: ${event.changes.map(describeChange).join(', ')}` : '';
+  return `the Docker engine is back after ${formatDuration(event.gapMs)}${changes}`;
+}
+
+function describeChange(change: ContainerChange): string {
+  const { name } = change.container;
+  if (change.after === undefined) return `${name} removed`;
+  if (change.before === undefined) return `${name} new (${change.after})`;
+  return `${name} ${change.before} → ${change.after}`;
 }

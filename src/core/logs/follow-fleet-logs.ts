@@ -3,6 +3,7 @@ import { projectFilter } from '../compose-labels.js';
 import type { ContainerEvent, ContainerLogSource, LogRequest } from '../ports/container-logs.js';
 import type { ContainerSummary } from '../ports/container-engine.js';
 import { inServices, lifecycleEventOf, type LifecycleEvent } from './container-lifecycle.js';
+import { EngineOutage, type EngineOutageEvent } from './engine-outage.js';
 import { DockerStreamDemuxer, type LogStreamName } from './demux-docker-stream.js';
 import { logContainerOf, type LogContainer } from './log-container.js';
 import { FrameTimestampReader } from './frame-timestamps.js';
@@ -15,7 +16,9 @@ export type LogEvent =
   | { type: 'detached'; container: LogContainer }
   /** A container died (with its exit code) or was removed. */
   | { type: 'lifecycle'; event: LifecycleEvent }
-  | { type: 'warning'; container?: LogContainer; message: string };
+  | { type: 'warning'; container?: LogContainer; message: string }
+  /** The engine went away (once per outage), or is back (with the gap's length). */
+  | EngineOutageEvent;
 
 /**
  * Receives every event in order. Returning a promise pauses the container that produced the
@@ -88,6 +91,7 @@ class FleetLogFollower {
   /** When our last stream of a container ended, in seconds: a restarted container resumes from there, not from the top. */
   private readonly endedAt = new Map<string, number>();
   private readonly run = new AbortController();
+  private readonly outage = new EngineOutage();
 
   constructor(
     private readonly deps: FollowLogsDependencies,
@@ -225,11 +229,33 @@ class FleetLogFollower {
           since = (event.time + 0.001) / 1000;
           await this.onEngineEvent(event);
         }
-      } catch (error) {
-        if (this.run.signal.aborted) return;
-        await this.emit({ type: 'warning', message: `lost the engine's event stream (${messageOf(error)}); re-subscribing` });
+      } catch {
+        // Whether the engine is gone or only closed the stream, the listing below tells.
       }
-      if (!(await this.pause(RESUBSCRIBE_MS))) return;
+      if (this.run.signal.aborted) return;
+      const brokeAt = this.deps.clock.now();
+      if (!(await this.waitForEngine(brokeAt))) return;
+    }
+  }
+
+  /**
+   * After the event stream broke: asks the engine until it answers. An outage is reported once
+   * when it starts and once when it ends (with its length), however long it lasts.
+   */
+  private async waitForEngine(brokeAt: number): Promise<boolean> {
+    for (;;) {
+      if (!(await this.pause(RESUBSCRIBE_MS))) return false;
+      try {
+        await this.list();
+      } catch (error) {
+        if (this.run.signal.aborted) return false;
+        const lost = this.outage.failed(this.deps.clock.now(), error, brokeAt);
+        if (lost) await this.emit(lost);
+        continue;
+      }
+      const back = this.outage.answered(this.deps.clock.now());
+      if (back) await this.emit(back);
+      return true;
     }
   }
 

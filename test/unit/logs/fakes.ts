@@ -152,12 +152,31 @@ export class FakeLogSource implements ContainerLogSource {
     for (const subscription of this.subscriptions) subscription.queue.close();
   }
 
+  /** While set, the engine does not answer: every call fails as a stopped daemon's socket does. */
+  down = false;
+
+  /** The daemon stops: its streams end and nothing answers until `comeBack()`. */
+  goDown(): void {
+    this.down = true;
+    this.breakEvents();
+    for (const container of this.containers.values()) for (const stream of container.streams) stream.queue.close();
+  }
+
+  comeBack(): void {
+    this.down = false;
+  }
+
+  private refuseWhenDown(): void {
+    if (this.down) throw Object.assign(new Error('cannot reach the Docker engine at unix:///var/run/docker.sock (ECONNREFUSED)'), { code: 'DOCKER_UNREACHABLE' });
+  }
+
   openStreams(id: string) {
     return this.get(id).streams;
   }
 
   async listContainers(labelFilters: string[]): Promise<ContainerSummary[]> {
     this.listCalls++;
+    this.refuseWhenDown();
     return [...this.containers.values()]
       .map((container) => container.summary)
       .filter((summary) => labelFilters.every((filter) => {
@@ -168,6 +187,7 @@ export class FakeLogSource implements ContainerLogSource {
   }
 
   async openLogs(id: string, request: LogRequest, signal: AbortSignal): Promise<ContainerLogStream | undefined> {
+    this.refuseWhenDown();
     const container = this.containers.get(id);
     if (!container) return undefined;
     const queue = new AsyncQueue<Uint8Array>();
@@ -179,6 +199,7 @@ export class FakeLogSource implements ContainerLogSource {
   }
 
   async *containerEvents(filters: string[], options: { sinceSeconds?: number }, signal: AbortSignal): AsyncIterable<ContainerEvent> {
+    this.refuseWhenDown();
     const queue = new AsyncQueue<ContainerEvent>();
     const subscription = { filters, sinceSeconds: options.sinceSeconds, queue, signal };
     this.subscriptions.push(subscription);

@@ -17,6 +17,10 @@ function describeEvent(event: LogEvent): string {
       return `${event.event.kind} ${event.event.container.name}${event.event.exitCode === undefined ? '' : ` (${event.event.exitCode})`}`;
     case 'warning':
       return `warning: ${event.message}`;
+    case 'engine-lost':
+      return `engine lost: ${event.reason}`;
+    case 'engine-back':
+      return `engine back after ${event.gapMs}ms`;
   }
 }
 
