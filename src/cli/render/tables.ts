@@ -19,7 +19,9 @@ export function renderReplicas(out: Output, rows: ReplicaRow[]): string {
   const { color } = out;
   const onNodes = rows.some((row) => row.node !== null);
   const withErrors = rows.some((row) => row.error);
-  const head = ['NAME', 'SERVICE', '#', ...(onNodes ? ['NODE', 'DESIRED'] : []), 'STATE', 'HEALTH', 'UPTIME', 'STATUS', ...(withErrors ? ['ERROR'] : [])];
+  // What the workers say they do, when they were asked (Compose; not Swarm).
+  const withWork = rows.some((row) => row.work != null);
+  const head = ['NAME', 'SERVICE', '#', ...(onNodes ? ['NODE', 'DESIRED'] : []), 'STATE', ...(withWork ? ['WORK'] : []), 'HEALTH', 'UPTIME', 'STATUS', ...(withErrors ? ['ERROR'] : [])];
   const output = table(out, head);
   for (const row of rows) {
     const state = row.state === 'running' ? color.green(row.state) : FAILED_STATES.has(row.state) ? color.red(row.state) : color.yellow(row.state);
@@ -30,6 +32,7 @@ export function renderReplicas(out: Output, rows: ReplicaRow[]): string {
       row.number ?? '-',
       ...(onNodes ? [row.node ?? '-', row.desiredState ?? '-'] : []),
       state,
+      ...(withWork ? [row.work === 'idle' ? color.green(row.work) : (row.work ?? '-')] : []),
       health,
       row.uptimeMs === null ? '-' : formatDuration(row.uptimeMs),
       row.status,
