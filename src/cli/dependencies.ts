@@ -35,8 +35,10 @@ export interface CliDependencies {
   createEngine(): ContainerEngine & ContainerLogSource;
   /** liveCounts: ready and consumer counts from AMQP even when the (lagging) management API answers. */
   openBroker(url: string, managementUrl?: string, options?: { liveCounts?: boolean }): Promise<BrokerAdmin>;
-  /** The load test's publisher and collector. */
-  openTaskBroker(url: string): Promise<TaskBroker>;
+  /** The load test's publisher and collector; with a management URL its queue counts include unacked. */
+  openTaskBroker(url: string, managementUrl?: string): Promise<TaskBroker>;
+  /** Asks a yes/no question on the terminal; undefined when there is no terminal to ask. */
+  confirm?(question: string): Promise<boolean | undefined>;
   /** Names a load-test run (its results queue, its report). */
   newRunId(): string;
   /** The Swarm API of the same engine (client); absent, only the Compose backend can run. */
@@ -55,9 +57,22 @@ export function realDependencies(): CliDependencies {
     createEngine: () => new DockerEngine(process.env),
     // amqplib is loaded only by the commands that talk to the broker.
     openBroker: async (...args) => (await import('../adapters/rabbitmq/broker-admin.js')).openBrokerAdmin(...args),
-    openTaskBroker: async (url) => (await import('../adapters/rabbitmq/task-broker.js')).openTaskBroker(url),
+    openTaskBroker: async (url, managementUrl) => (await import('../adapters/rabbitmq/task-broker.js')).openTaskBroker(url, managementUrl),
+    confirm: askOnTerminal,
     newRunId: () => `lt-${randomBytes(4).toString('hex')}`,
     createWorkerStateProbe: (brokerUrl) => new LazyWorkerStateProbe(brokerUrl),
     createSwarm: (engine) => (engine instanceof DockerEngine ? new DockerSwarmApi(engine.docker, engine.endpoint) : undefined),
   };
+}
+
+/** y/N on the terminal (stdin and stderr both a TTY); undefined without one. */
+async function askOnTerminal(question: string): Promise<boolean | undefined> {
+  if (!process.stdin.isTTY || !process.stderr.isTTY) return undefined;
+  const { createInterface } = await import('node:readline/promises');
+  const prompt = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    return /^y(es)?$/i.test((await prompt.question(`${question} [y/N] `)).trim());
+  } finally {
+    prompt.close();
+  }
 }
