@@ -1,4 +1,5 @@
-import type { AutoscalePolicy } from './policy.js';
+import type { AutoscalePolicy, BacklogRule } from './policy.js';
+import { RATE_CHANGE, serviceRateOf, updateRates, type RateEstimate } from './rates.js';
 
 /** Queue statistics as observed at `at` (ms since the epoch). */
 export interface QueueSample {
@@ -28,11 +29,16 @@ export interface AutoscaleHistory {
   recommendations: ReadonlyArray<{ at: number; replicas: number }>;
   lastScaleUpAt?: number;
   lastScaleDownAt?: number;
+  /** Arrival and service rates learnt so far (see rates.ts); every mode keeps them, rate mode decides on them. */
+  rates?: RateEstimate;
 }
 
 export const EMPTY_HISTORY: AutoscaleHistory = { recommendations: [] };
 
 export type DecisionRule =
+  | 'rate'
+  | 'tolerance'
+  | 'reversal'
   | 'target-backlog'
   | 'threshold'
   | 'cpu'
@@ -54,6 +60,12 @@ export interface DecisionInputs {
   publishRate?: number;
   ackRate?: number;
   cpuPercent?: number;
+  /** Rate mode: the smoothed arrival rate used, tasks/s. */
+  arrivalRate?: number;
+  /** Rate mode: one worker's service rate used, tasks/s (measured, else the configured prior). */
+  serviceRate?: number;
+  /** Rate mode: the replicas needed before rounding: arrivals ÷ service rate + the drain term. */
+  need?: number;
   /** Age of the oldest sample the decision used, ms. */
   metricsAgeMs?: number;
 }
@@ -72,6 +84,8 @@ export interface Decision {
   /** Time left before a scale in each direction is allowed, ms. */
   cooldownRemainingMs: { up: number; down: number };
   inputs: DecisionInputs;
+  /** The rate estimate after this poll's sample, for the history (recordDecision). */
+  rates?: RateEstimate;
 }
 
 export interface DecideInput {
@@ -88,7 +102,20 @@ interface Candidate {
   rule: DecisionRule;
   replicas: number;
   reason: string;
+  /** Rate mode: messages wait long enough that the fleet is behind; tolerance and reversal limits step aside. */
+  behind?: boolean;
+  /** Rate mode: the need before rounding. */
+  need?: number;
 }
+
+/** Rate mode: a backlog that takes the fleet longer than this to reach means it is behind. */
+export const BEHIND_AFTER_S = 2;
+/** Rate mode: a need within this of a whole replica rounds down (measured rates are never exact). */
+export const NEED_ROUNDING = 0.05;
+/** Rate mode: a fall by 2 replicas or more is confirmed after this, instead of the stabilisation window. */
+export const QUICK_FALL_WINDOW_MS = 20_000;
+/** Rate mode: until a service rate is measured (and none is configured), this backlog per worker decides. */
+export const FALLBACK_BACKLOG_PER_WORKER = 10;
 
 /**
  * Decides one service's replica count from its policy, fresh metrics and what happened before.
@@ -131,10 +158,12 @@ export function decide(input: DecideInput): Decision {
   if (staleReason || current === null || !queue || inputs.backlog === undefined) return hold(`hold: ${staleReason ?? 'no data'}`);
   const used = [replicas!.at, queue.at, ...(policy.cpuTargetPercent !== undefined && cpu ? [cpu.at] : [])];
   inputs.metricsAgeMs = Math.max(...used.map(age));
+  const rates = updateRates(history.rates, queue, policy.backlog.kind === 'rate' ? policy.backlog.serviceRate : undefined);
 
   // Every rule's recommendation; the highest wins.
   const backlog = inputs.backlog;
-  const candidates: Candidate[] = [backlogCandidate(policy, backlog, queue, current)];
+  const backlogRecommendation = policy.backlog.kind === 'rate' ? rateCandidate(policy.backlog, backlog, current, rates, inputs) : backlogCandidate(policy.backlog, backlog, queue, current);
+  const candidates: Candidate[] = [backlogRecommendation];
   if (policy.cpuTargetPercent !== undefined && current > 0 && cpu) {
     const ratio = cpu.percent / policy.cpuTargetPercent;
     const replicasForCpu = Math.abs(ratio - 1) <= RATIO_TOLERANCE ? current : Math.ceil(current * ratio);
@@ -166,10 +195,14 @@ export function decide(input: DecideInput): Decision {
     reason,
     cooldownRemainingMs,
     inputs,
+    rates,
   });
   // Outside the limits (containers died, or the limits changed): back inside at once, no cooldown.
   if (current < policy.minReplicas) return decision(policy.minReplicas, 'min-replicas', `${current} is below min_replicas ${policy.minReplicas}`);
   if (current > policy.maxReplicas) return decision(policy.maxReplicas, 'max-replicas', `${current} is above max_replicas ${policy.maxReplicas}`);
+  if (policy.backlog.kind === 'rate') {
+    return decideByRate({ rule: policy.backlog, policy, history, now, current, winner, rateWon: winner.rule === 'rate' || backlogRecommendation.replicas === winner.replicas, behind: Boolean(backlogRecommendation.behind), need: backlogRecommendation.need, changedAt: rates.changedAt, cooldownRemainingMs, decision });
+  }
 
   if (recommendation > current) {
     if (cooldownRemainingMs.up > 0) {
@@ -195,9 +228,125 @@ export function decide(input: DecideInput): Decision {
   return decision(current, winner.rule, `${winner.reason}; already at ${current}`);
 }
 
-function backlogCandidate(policy: AutoscalePolicy, backlog: number, queue: QueueSample, current: number): Candidate {
+/**
+ * Rate mode's recommendation: ceil(arrival rate ÷ service rate + backlog ÷ (service rate × drain
+ * time)). The arrival rate is the slow estimate while fast and slow agree (noise), the fast one
+ * when they part by RATE_CHANGE (a real change), and the highest of slow, fast and last while the
+ * fleet is behind (messages wait over BEHIND_AFTER_S).
+ */
+function rateCandidate(rule: Extract<BacklogRule, { kind: 'rate' }>, backlog: number, current: number, rates: RateEstimate, inputs: DecisionInputs): Candidate {
+  const serviceRate = serviceRateOf(rates) ?? rule.serviceRate;
+  const { arrivalSlow: slow, arrivalFast: fast, arrivalLast: last } = rates;
+  if (serviceRate === undefined || slow === undefined || fast === undefined) {
+    const replicas = Math.ceil(backlog / FALLBACK_BACKLOG_PER_WORKER);
+    const missing = serviceRate === undefined ? 'no service rate measured yet' : 'no arrival rate yet';
+    return { rule: 'rate', replicas, reason: `${missing}: backlog ${backlog} / ${FALLBACK_BACKLOG_PER_WORKER} per worker → ${replicas}` };
+  }
+  const waitS = backlog / (Math.max(current, 1) * serviceRate);
+  const behind = waitS > BEHIND_AFTER_S;
+  let arrival: number;
+  let basis: string;
+  if (behind) {
+    arrival = Math.max(slow, fast, last ?? fast);
+    basis = `behind: ${round(waitS)}s of work waiting`;
+  } else if (fast > slow * (1 + RATE_CHANGE)) {
+    // Rising faster than noise would: act before the backlog says so. A fall waits for its confirmation (rates.ts).
+    arrival = fast;
+    basis = 'rising';
+  } else {
+    arrival = slow;
+    basis = rates.changedAt !== undefined && rates.changedAt === rates.at ? 'new level' : 'steady';
+  }
+  const drainS = rule.drainTimeMs / 1000;
+  const need = arrival / serviceRate + backlog / (serviceRate * drainS);
+  // Waiting messages keep one worker, however small their share of one.
+  const replicas = Math.max(backlog > 0 ? 1 : 0, Math.ceil(need - NEED_ROUNDING));
+  inputs.arrivalRate = round(arrival);
+  inputs.serviceRate = round(serviceRate);
+  inputs.need = Math.round(need * 100) / 100;
+  return {
+    rule: 'rate',
+    replicas,
+    behind,
+    need,
+    reason: `arrivals ${round(arrival)}/s (${basis}) / ${round(serviceRate)}/s per worker + backlog ${backlog} drained in ${drainS}s → need ${inputs.need} → ${replicas}`,
+  };
+}
+
+interface RateDecisionInput {
+  rule: Extract<BacklogRule, { kind: 'rate' }>;
+  policy: AutoscalePolicy;
+  history: AutoscaleHistory;
+  now: number;
+  current: number;
+  /** The highest recommendation, clamped to min..max. */
+  winner: Candidate;
+  /** Whether the rate rule made it (the tolerance is on its need; CPU and message-rate rules have their own). */
+  rateWon: boolean;
+  behind: boolean;
+  need?: number;
+  /** When the arrival rate last moved to a new level (rates.ts). */
+  changedAt?: number;
+  cooldownRemainingMs: { up: number; down: number };
+  decision(desired: number, rule: DecisionRule, reason: string): Decision;
+}
+
+/**
+ * Rate mode's up and down. Up: to the recommendation, once the need exceeds the replicas by the
+ * tolerance, not within the reversal window of a scale-down, after the up cooldown — each waived
+ * while the fleet is behind. Down: not within the reversal window of a scale-up unless the
+ * recommendation halved; a fall of 2 replicas or more goes to the highest recommendation of the
+ * last QUICK_FALL_WINDOW_MS (so the fleet stays within need + 1 beyond that), a smaller one to the
+ * highest of the stabilisation window; after the down cooldown.
+ */
+function decideByRate(input: RateDecisionInput): Decision {
+  const { rule, policy, history, now, current, winner, behind, need, cooldownRemainingMs, decision } = input;
+  const recommendation = winner.replicas;
+  const seconds = (ms: number) => `${(ms / 1000).toFixed(1)}s`;
+  if (recommendation > current) {
+    if (input.rateWon && need !== undefined && !behind && current > 0 && need <= current * (1 + rule.tolerance)) {
+      return decision(current, 'tolerance', `${winner.reason}; held at ${current}: need ${round(need)} is within the ${Math.round(rule.tolerance * 100)}% tolerance`);
+    }
+    const sinceDown = history.lastScaleDownAt === undefined ? Infinity : now - history.lastScaleDownAt;
+    if (!behind && sinceDown < rule.reversalWindowMs) {
+      return decision(current, 'reversal', `${winner.reason}; held at ${current}: scaled down ${seconds(sinceDown)} ago (reversal window ${seconds(rule.reversalWindowMs)}) and no messages wait`);
+    }
+    if (!behind && cooldownRemainingMs.up > 0) {
+      return decision(current, 'cooldown', `${winner.reason}; scale-up waits ${seconds(cooldownRemainingMs.up)} more (scale_up_cooldown)`);
+    }
+    return decision(recommendation, winner.rule, winner.reason);
+  }
+  if (recommendation < current) {
+    const sinceUp = history.lastScaleUpAt === undefined ? Infinity : now - history.lastScaleUpAt;
+    if (sinceUp < rule.reversalWindowMs && recommendation > Math.floor(current / 2)) {
+      return decision(current, 'reversal', `${winner.reason}; held at ${current}: scaled up ${seconds(sinceUp)} ago (reversal window ${seconds(rule.reversalWindowMs)}) and the need did not halve`);
+    }
+    // Recommendations made before the arrival rate moved to its new level are history.
+    const changedAt = input.changedAt ?? -Infinity;
+    const highestSince = (windowMs: number) =>
+      Math.max(recommendation, ...history.recommendations.filter((entry) => entry.at > Math.max(now - windowMs, changedAt) && entry.at <= now).map((entry) => entry.replicas));
+    const quick = highestSince(QUICK_FALL_WINDOW_MS);
+    const bigFall = current - quick >= 2;
+    const windowMs = bigFall ? QUICK_FALL_WINDOW_MS : policy.stabilizationWindowMs;
+    const target = bigFall ? quick : highestSince(policy.stabilizationWindowMs);
+    if (target >= current) {
+      return decision(current, 'stabilization', `${winner.reason}; held at ${current}: recommended ${target} within the last ${seconds(windowMs)}`);
+    }
+    // A new, lower level of arrivals, confirmed after the last scale, needs no further cooldown.
+    const lastScaleAt = Math.max(history.lastScaleUpAt ?? -Infinity, history.lastScaleDownAt ?? -Infinity);
+    if (cooldownRemainingMs.down > 0 && !(changedAt > lastScaleAt)) {
+      return decision(current, 'cooldown', `${winner.reason}; scale-down waits ${seconds(cooldownRemainingMs.down)} more (scale_down_cooldown)`);
+    }
+    if (target > recommendation) {
+      return decision(target, 'stabilization', `${winner.reason}; down to ${target} only: recommended ${target} within the last ${seconds(windowMs)}`);
+    }
+    return decision(recommendation, winner.rule, winner.reason);
+  }
+  return decision(current, winner.rule, `${winner.reason}; already at ${current}`);
+}
+
+function backlogCandidate(rule: Exclude<BacklogRule, { kind: 'rate' }>, backlog: number, queue: QueueSample, current: number): Candidate {
   const detail = queue.unacked === undefined ? `backlog ${backlog}` : `backlog ${backlog} (ready ${queue.ready} + unacked ${queue.unacked})`;
-  const rule = policy.backlog;
   if (rule.kind === 'target-backlog') {
     const replicas = Math.ceil(backlog / rule.targetPerWorker);
     return { rule: 'target-backlog', replicas, reason: `${detail} / target ${rule.targetPerWorker} per worker → ${replicas}` };
@@ -221,7 +370,7 @@ export function recordDecision(history: AutoscaleHistory, decision: Decision, no
   const windowStart = now - policy.stabilizationWindowMs;
   const kept = history.recommendations.filter((entry) => entry.at > windowStart);
   const recommendations = decision.recommendation === null ? kept : [...kept, { at: now, replicas: decision.recommendation }];
-  return { ...history, recommendations };
+  return { ...history, recommendations, ...(decision.rates ? { rates: decision.rates } : {}) };
 }
 
 /** The history after a scale was carried out. */

@@ -5,6 +5,14 @@ import { locate, type YamlPath, type YamlSource } from '../config/yaml-source.js
 
 /** How the queue backlog turns into a replica count. */
 export type BacklogRule =
+  /**
+   * The default: desired = ceil(arrival rate ÷ one worker's service rate + backlog ÷ (service rate ×
+   * drainTime)), both rates measured at the broker. Scale-ups wait until the need exceeds the
+   * replicas by `tolerance` (unless messages wait); no scale in the other direction within
+   * `reversalWindowMs` of a scale (unless messages wait, or the need halved); `serviceRate` is a
+   * prior used until one is measured.
+   */
+  | { kind: 'rate'; drainTimeMs: number; tolerance: number; reversalWindowMs: number; serviceRate?: number }
   /** HPA-style: desired = ceil(backlog / targetPerWorker). */
   | { kind: 'target-backlog'; targetPerWorker: number }
   /** Steps: backlog ≥ scaleUpThreshold adds scaleUpStep; backlog ≤ scaleDownThreshold removes scaleDownStep. */
@@ -32,6 +40,9 @@ export interface AutoscalePolicy {
 }
 
 export const DEFAULT_AUTOSCALE = {
+  drainTimeMs: 30_000,
+  tolerance: 0.1,
+  reversalWindowMs: 60_000,
   targetBacklogPerWorker: 10,
   scaleUpStep: 1,
   scaleDownStep: 1,
@@ -40,6 +51,14 @@ export const DEFAULT_AUTOSCALE = {
   stabilizationWindowMs: 60_000,
   staleAfterMs: 10_000,
 } as const;
+
+/** The built-in backlog rule: rate mode with its defaults. */
+export const DEFAULT_RATE_RULE: BacklogRule = {
+  kind: 'rate',
+  drainTimeMs: DEFAULT_AUTOSCALE.drainTimeMs,
+  tolerance: DEFAULT_AUTOSCALE.tolerance,
+  reversalWindowMs: DEFAULT_AUTOSCALE.reversalWindowMs,
+};
 
 const duration = z.unknown().transform((value, context) => {
   const ms = typeof value === 'number' || typeof value === 'string' ? parseDurationMs(value) : undefined;
@@ -53,6 +72,10 @@ const duration = z.unknown().transform((value, context) => {
 /** `system.scaling.autoscale` and `workers.<svc>.autoscale`: the same keys; the worker's win. */
 export const autoscaleSchema = z.strictObject({
   enabled: z.boolean().optional(),
+  drain_time: duration.optional(),
+  tolerance: z.number().nonnegative().max(1).optional(),
+  reversal_window: duration.optional(),
+  service_rate: z.number().positive().optional(),
   target_backlog_per_worker: z.number().positive().optional(),
   scale_up_threshold: z.number().int().nonnegative().optional(),
   scale_down_threshold: z.number().int().nonnegative().optional(),
@@ -82,7 +105,7 @@ export interface ResolvePolicyInput {
   hasManagementApi: boolean;
 }
 
-const MODE_KEYS = ['target_backlog_per_worker', 'scale_up_threshold', 'scale_down_threshold'] as const;
+const MODE_KEYS = ['drain_time', 'service_rate', 'target_backlog_per_worker', 'scale_up_threshold', 'scale_down_threshold'] as const;
 const GLOBAL_PATH: YamlPath = ['system', 'scaling', 'autoscale'];
 
 /**
@@ -112,8 +135,19 @@ export function resolveAutoscalePolicy(input: ResolvePolicyInput): AutoscalePoli
       scaleUpStep: worker.scale_up_step ?? global.scale_up_step ?? DEFAULT_AUTOSCALE.scaleUpStep,
       scaleDownStep: worker.scale_down_step ?? global.scale_down_step ?? DEFAULT_AUTOSCALE.scaleDownStep,
     };
+  } else if (modeBlock.target_backlog_per_worker !== undefined) {
+    if (modeBlock.drain_time !== undefined || modeBlock.service_rate !== undefined) {
+      throw fail(modePath, 'target_backlog_per_worker', 'set either target_backlog_per_worker or drain_time/service_rate (rate mode), not both');
+    }
+    backlog = { kind: 'target-backlog', targetPerWorker: modeBlock.target_backlog_per_worker };
   } else {
-    backlog = { kind: 'target-backlog', targetPerWorker: modeBlock.target_backlog_per_worker ?? DEFAULT_AUTOSCALE.targetBacklogPerWorker };
+    backlog = {
+      kind: 'rate',
+      drainTimeMs: modeBlock.drain_time ?? DEFAULT_AUTOSCALE.drainTimeMs,
+      tolerance: worker.tolerance ?? global.tolerance ?? DEFAULT_AUTOSCALE.tolerance,
+      reversalWindowMs: worker.reversal_window ?? global.reversal_window ?? DEFAULT_AUTOSCALE.reversalWindowMs,
+      ...(modeBlock.service_rate !== undefined ? { serviceRate: modeBlock.service_rate } : {}),
+    };
   }
 
   const pick = <K extends keyof RawAutoscale>(key: K): RawAutoscale[K] => worker[key] ?? global[key];
@@ -139,12 +173,14 @@ export function resolveAutoscalePolicy(input: ResolvePolicyInput): AutoscalePoli
 
 /** The policy in words, one line: what `qscale autoscale` prints at start. */
 export function describePolicy(policy: AutoscalePolicy): string {
-  const rule =
-    policy.backlog.kind === 'target-backlog'
-      ? `target ${policy.backlog.targetPerWorker} messages per worker`
-      : `up ${policy.backlog.scaleUpStep} at ≥ ${policy.backlog.scaleUpThreshold}, down ${policy.backlog.scaleDownStep} at ≤ ${policy.backlog.scaleDownThreshold} messages`;
-  const extras = [policy.cpuTargetPercent !== undefined ? `cpu ${policy.cpuTargetPercent}%` : '', policy.messageRate ? 'message rates' : ''].filter(Boolean);
   const seconds = (ms: number) => `${ms / 1000}s`;
+  const rule =
+    policy.backlog.kind === 'rate'
+      ? `arrival rate ÷ service rate${policy.backlog.serviceRate !== undefined ? ` (${policy.backlog.serviceRate}/s until measured)` : ''} + backlog drained in ${seconds(policy.backlog.drainTimeMs)}, tolerance ${Math.round(policy.backlog.tolerance * 100)}%, no reversal within ${seconds(policy.backlog.reversalWindowMs)}`
+      : policy.backlog.kind === 'target-backlog'
+        ? `target ${policy.backlog.targetPerWorker} messages per worker`
+        : `up ${policy.backlog.scaleUpStep} at ≥ ${policy.backlog.scaleUpThreshold}, down ${policy.backlog.scaleDownStep} at ≤ ${policy.backlog.scaleDownThreshold} messages`;
+  const extras = [policy.cpuTargetPercent !== undefined ? `cpu ${policy.cpuTargetPercent}%` : '', policy.messageRate ? 'message rates' : ''].filter(Boolean);
   return `${policy.minReplicas}..${policy.maxReplicas} replicas, ${rule}${extras.length ? `, ${extras.join(', ')}` : ''}; cooldown up ${seconds(policy.scaleUpCooldownMs)} down ${seconds(policy.scaleDownCooldownMs)}, stabilisation ${seconds(policy.stabilizationWindowMs)}`;
 }
 
@@ -155,7 +191,7 @@ export function policyOf(worker: { minReplicas: number; maxReplicas: number; aut
       enabled: true,
       minReplicas: worker.minReplicas,
       maxReplicas: worker.maxReplicas,
-      backlog: { kind: 'target-backlog', targetPerWorker: DEFAULT_AUTOSCALE.targetBacklogPerWorker },
+      backlog: DEFAULT_RATE_RULE,
       scaleUpCooldownMs: DEFAULT_AUTOSCALE.scaleUpCooldownMs,
       scaleDownCooldownMs: DEFAULT_AUTOSCALE.scaleDownCooldownMs,
       stabilizationWindowMs: DEFAULT_AUTOSCALE.stabilizationWindowMs,

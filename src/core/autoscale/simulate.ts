@@ -52,7 +52,20 @@ export interface SimulationTotals {
   timeOverLatencyTargetS: number;
   scaleUps: number;
   scaleDowns: number;
+  /** (scale-ups + scale-downs) per hour of trace. */
+  scaleEventsPerHour: number;
+  /** Scale events in the direction opposite to the previous one, within REVERSAL_WINDOW_S of it. */
+  reversalsWithin60s: number;
+  /** The most replicas the trace ever needs: max(min, ⌈rate ÷ service rate⌉). */
+  peakNeed: number;
+  /** Σ max(min_replicas, ⌈rate ÷ service rate⌉) × time over the trace: what a clairvoyant fleet would cost. */
+  minimumNeedWorkerSeconds: number;
+  /** workerSeconds ÷ minimumNeedWorkerSeconds. */
+  workerSecondsRatio: number;
 }
+
+/** A scale in the other direction within this of the previous one counts as a reversal. */
+export const REVERSAL_WINDOW_S = 60;
 
 export interface SimulationResult {
   schema: typeof SIMULATION_SCHEMA;
@@ -103,8 +116,15 @@ export function simulate(options: SimulationOptions): SimulationResult {
     timeOverLatencyTargetS: 0,
     scaleUps: 0,
     scaleDowns: 0,
+    scaleEventsPerHour: 0,
+    reversalsWithin60s: 0,
+    peakNeed: 0,
+    minimumNeedWorkerSeconds: 0,
+    workerSecondsRatio: 0,
   };
+  let lastEvent: { direction: Direction; atMs: number } | undefined;
 
+  const consumingAt = (t: number) => workers.filter((readyAt) => readyAt <= t).length;
   for (let t = 0; t < endMs; t += intervalMs) {
     const dt = Math.min(intervalMs, endMs - t);
     const current = workers.length;
@@ -112,7 +132,9 @@ export function simulate(options: SimulationOptions): SimulationResult {
       policy,
       metrics: {
         replicas: { count: current, at: t },
-        queue: { ready: backlog, unacked: 0, consumers: workers.filter((readyAt) => readyAt <= t).length, publishRate: lastArrivalRate, ackRate: lastAckRate, at: t },
+        // As the broker counts them: tasks in progress are unacked (Little's law: ack rate ÷ service
+        // rate of them, on average), the rest of the backlog is ready.
+        queue: { ready: backlog, unacked: Math.min(consumingAt(t), lastAckRate / mu), consumers: consumingAt(t), publishRate: lastArrivalRate, ackRate: lastAckRate, at: t },
         cpu: { percent: lastUtilisation * 100, at: t },
       },
       history,
@@ -129,6 +151,8 @@ export function simulate(options: SimulationOptions): SimulationResult {
         totals.scaleDowns++;
       }
       history = recordScale(history, decision.direction, t);
+      if (lastEvent && lastEvent.direction !== decision.direction && t - lastEvent.atMs < REVERSAL_WINDOW_S * 1000) totals.reversalsWithin60s++;
+      lastEvent = { direction: decision.direction, atMs: t };
     }
 
     const active = workers.filter((readyAt) => readyAt <= t).length;
@@ -142,6 +166,7 @@ export function simulate(options: SimulationOptions): SimulationResult {
       latencyS: latencyS === null ? null : round(latencyS),
       direction: decision.direction,
       rule: decision.rule,
+      ...(process.env.QSCALE_SIM_DEBUG ? { reason: decision.reason } : {}),
     });
     if (latencyS === null || latencyS > latencyTargetS) totals.timeOverLatencyTargetS += dt / 1000;
     totals.peakBacklog = Math.max(totals.peakBacklog, backlog);
@@ -161,6 +186,11 @@ export function simulate(options: SimulationOptions): SimulationResult {
   }
 
   totals.finalBacklog = backlog;
+  const need = minimumNeed(trace, mu, policy.minReplicas);
+  totals.peakNeed = need.peak;
+  totals.minimumNeedWorkerSeconds = need.workerSeconds;
+  totals.workerSecondsRatio = need.workerSeconds > 0 ? totals.workerSeconds / need.workerSeconds : 0;
+  totals.scaleEventsPerHour = endMs > 0 ? ((totals.scaleUps + totals.scaleDowns) * 3_600_000) / endMs : 0;
   totals.peakBacklog = Math.max(totals.peakBacklog, backlog);
   for (const key of Object.keys(totals) as Array<keyof SimulationTotals>) totals[key] = round(totals[key]);
   return {
@@ -177,6 +207,19 @@ export function simulate(options: SimulationOptions): SimulationResult {
     steps,
     totals,
   };
+}
+
+/** What a fleet that always ran exactly ⌈rate ÷ service rate⌉ replicas (at least `min`) would need: its peak and its worker-seconds. */
+export function minimumNeed(trace: TracePoint[], serviceRatePerWorker: number, min: number): { peak: number; workerSeconds: number } {
+  let peak = 0;
+  let workerSeconds = 0;
+  for (let index = 0; index + 1 < trace.length; index++) {
+    // The tolerance keeps 70/s ÷ 10/s at 7, whatever the floating point says.
+    const replicas = Math.max(min, Math.ceil(trace[index].ratePerS / serviceRatePerWorker - 1e-9));
+    peak = Math.max(peak, replicas);
+    workerSeconds += replicas * (trace[index + 1].timeS - trace[index].timeS);
+  }
+  return { peak, workerSeconds };
 }
 
 /** The rate in force at time `s`: the last point at or before it; 0 before the first. */

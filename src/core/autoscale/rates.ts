@@ -1,0 +1,153 @@
+/**
+ * What the autoscaler has learnt about a queue's flow from successive samples: the arrival rate
+ * (smoothed twice: slowly, to ride out noise, and quickly, to follow real changes) and one
+ * worker's service rate. Pure: each sample gives a new estimate.
+ */
+export interface RateEstimate {
+  /** When the sample behind it was taken, ms. */
+  at: number;
+  /** ready + unacked at that sample. */
+  backlog: number;
+  ready: number;
+  consumers: number;
+  /** Arrival rate, tasks/s, smoothed over RATE_TIME_CONSTANTS.slowMs. */
+  arrivalSlow?: number;
+  /** Arrival rate, tasks/s, smoothed over RATE_TIME_CONSTANTS.fastMs. */
+  arrivalFast?: number;
+  /** The last unsmoothed arrival rate, tasks/s. */
+  arrivalLast?: number;
+  /** Acks per second and busy consumers, both smoothed alike: their ratio is one worker's service rate. */
+  ackRate?: number;
+  busyWorkers?: number;
+  /** Where the arrival rate came from: the management API's publish rate, or queue-depth deltas. */
+  arrivalSource?: 'publish-rate' | 'depth-delta';
+  /** Unsmoothed arrival rates of the last CHANGE_CONFIRM_MS, oldest first. */
+  recentArrivals?: ReadonlyArray<{ at: number; rate: number }>;
+  /** When the arrival rate last moved to a new level (see updateRates), ms. */
+  changedAt?: number;
+}
+
+/** What one poll saw of the queue: counts, and rates where the management API gives them. */
+export interface FlowSample {
+  ready: number;
+  unacked?: number;
+  consumers: number;
+  publishRate?: number;
+  ackRate?: number;
+  at: number;
+}
+
+export const RATE_TIME_CONSTANTS = {
+  /** Long enough that ±30 % noise per second moves the estimate by about 1 %. */
+  slowMs: 30_000,
+  /** Two polls at the default interval: a step change shows within one poll. */
+  fastMs: 4_000,
+  /** The service rate changes with the work, not with the traffic: smoothed longest. */
+  serviceMs: 60_000,
+} as const;
+
+/** Every arrival rate of this long lying beyond RATE_CHANGE of the slow estimate is a new level, not noise. */
+export const CHANGE_CONFIRM_MS = 20_000;
+/** Relative distance from the slow estimate that counts as a change. */
+export const RATE_CHANGE = 0.25;
+
+/**
+ * The estimate after one more sample. A sample no newer than the last one (the same, re-read
+ * while a source is down) changes nothing.
+ *
+ * - Arrival rate: the management API's publish rate; without it, the change of the backlog plus
+ *   the acks (ack rate, or busy consumers × service rate while the queue is never empty).
+ * - Service rate: acks ÷ busy consumers. All consumers are busy while messages wait (ready > 0);
+ *   otherwise the unacked messages are the ones being worked on (Little's law), so the busy
+ *   count is min(consumers, unacked). Without an ack rate nothing is learnt.
+ */
+export function updateRates(previous: RateEstimate | undefined, sample: FlowSample, knownServiceRate?: number): RateEstimate {
+  const backlog = sample.ready + (sample.unacked ?? 0);
+  const base: RateEstimate = { ...previous, at: sample.at, backlog, ready: sample.ready, consumers: sample.consumers };
+  if (!previous) {
+    // The first sample: rates the broker reports directly are usable already.
+    const service = serviceSample(sample, sample.consumers);
+    const first = service ? { ...base, ackRate: service.acks, busyWorkers: service.busy } : base;
+    return sample.publishRate === undefined ? first : seedArrival({ ...first, arrivalSource: 'publish-rate' }, sample.publishRate);
+  }
+  const dtMs = sample.at - previous.at;
+  if (dtMs <= 0) return previous;
+  const dtS = dtMs / 1000;
+
+  // The acks were made by the consumers there were over the interval: ones that just joined made none.
+  const service = serviceSample(sample, Math.min(sample.consumers, previous.consumers));
+  let ackRate = previous.ackRate;
+  let busyWorkers = previous.busyWorkers;
+  if (service) {
+    const weight = weightOf(dtMs, RATE_TIME_CONSTANTS.serviceMs);
+    ackRate = ackRate === undefined ? service.acks : ackRate + weight * (service.acks - ackRate);
+    busyWorkers = busyWorkers === undefined ? service.busy : busyWorkers + weight * (service.busy - busyWorkers);
+  }
+  const serviceRate = serviceRateOf({ ackRate, busyWorkers }) ?? knownServiceRate;
+
+  let arrival: number | undefined;
+  let arrivalSource: RateEstimate['arrivalSource'];
+  if (sample.publishRate !== undefined) {
+    arrival = sample.publishRate;
+    arrivalSource = 'publish-rate';
+  } else {
+    const drained = sample.ackRate ?? (previous.ready > 0 && sample.ready > 0 && serviceRate !== undefined ? sample.consumers * serviceRate : undefined);
+    if (drained !== undefined) {
+      arrival = Math.max(0, (backlog - previous.backlog) / dtS + drained);
+      arrivalSource = 'depth-delta';
+    }
+  }
+  const next: RateEstimate = { ...base, ackRate, busyWorkers };
+  if (arrival === undefined) return next;
+  if (previous.arrivalSlow === undefined || previous.arrivalFast === undefined) return seedArrival({ ...next, arrivalSource }, arrival);
+  const recentArrivals = [...(previous.recentArrivals ?? []), { at: sample.at, rate: arrival }].filter((entry) => entry.at >= sample.at - CHANGE_CONFIRM_MS);
+  const updated: RateEstimate = {
+    ...next,
+    arrivalSource,
+    arrivalLast: arrival,
+    arrivalSlow: previous.arrivalSlow + weightOf(dtMs, RATE_TIME_CONSTANTS.slowMs) * (arrival - previous.arrivalSlow),
+    arrivalFast: previous.arrivalFast + weightOf(dtMs, RATE_TIME_CONSTANTS.fastMs) * (arrival - previous.arrivalFast),
+    recentArrivals,
+  };
+  return confirmChange(updated, sample.at);
+}
+
+/**
+ * A change point: when every arrival rate of the last CHANGE_CONFIRM_MS lies more than
+ * RATE_CHANGE below (above) the slow estimate, the rate moved to a new level, and the slow
+ * estimate, which would take minutes to follow, restarts at the highest (lowest) of them — the
+ * cautious end. Noise does not do that: ±30 % noise would need ten draws in a row beyond 25 %.
+ */
+function confirmChange(estimate: RateEstimate, now: number): RateEstimate {
+  const recent = estimate.recentArrivals ?? [];
+  const slow = estimate.arrivalSlow;
+  if (slow === undefined || recent.length < 3 || now - recent[0].at < CHANGE_CONFIRM_MS * 0.9) return estimate;
+  const rates = recent.map((entry) => entry.rate);
+  if (rates.every((rate) => rate < slow * (1 - RATE_CHANGE))) return { ...estimate, arrivalSlow: Math.max(...rates), changedAt: now };
+  if (rates.every((rate) => rate > slow * (1 + RATE_CHANGE))) return { ...estimate, arrivalSlow: Math.min(...rates), changedAt: now };
+  return estimate;
+}
+
+/** One worker's service rate, tasks/s, once anything was acked by a busy worker. */
+export function serviceRateOf(estimate: Pick<RateEstimate, 'ackRate' | 'busyWorkers'>): number | undefined {
+  const { ackRate, busyWorkers } = estimate;
+  if (ackRate === undefined || busyWorkers === undefined || !(busyWorkers > 0) || !(ackRate > 0)) return undefined;
+  return ackRate / busyWorkers;
+}
+
+function seedArrival(estimate: RateEstimate, arrival: number): RateEstimate {
+  return { ...estimate, arrivalLast: arrival, arrivalSlow: arrival, arrivalFast: arrival, recentArrivals: [{ at: estimate.at, rate: arrival }] };
+}
+
+/** Acks/s and the busy consumers that made them, when this sample tells both. */
+function serviceSample(sample: FlowSample, consumers: number): { acks: number; busy: number } | undefined {
+  if (sample.ackRate === undefined || !(sample.ackRate > 0) || consumers <= 0) return undefined;
+  const busy = sample.ready > 0 ? consumers : sample.unacked === undefined ? undefined : Math.min(consumers, sample.unacked);
+  if (busy === undefined || !(busy > 0)) return undefined;
+  return { acks: sample.ackRate, busy };
+}
+
+/** The exponential smoothing weight of a sample dt after the last, for time constant tau. */
+function weightOf(dtMs: number, tauMs: number): number {
+  return 1 - Math.exp(-dtMs / tauMs);
+}
