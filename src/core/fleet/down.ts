@@ -47,7 +47,7 @@ export async function downFleet(deps: ScaleDependencies, config: QscaleConfig, o
         ...(result.failures[0] ? { error: `${result.failures[0].operation.kind} ${result.failures[0].operation.containerName} failed: ${result.failures[0].error.message}` } : {}),
       };
     });
-    if (deps.signal?.aborted) throw new IncompleteChangeError('ABORTED', 'interrupted', outcomes);
+    if (deps.signal?.aborted) throw new IncompleteChangeError('ABORTED', 'interrupted', outcomes, { signal: deps.signal });
     throw new IncompleteChangeError('DOCKER_FAILED', `down: ${failures[0].operation.kind} ${failures[0].operation.containerName} failed: ${failures[0].error.message}`, outcomes);
   }
   const network = defaultNetworkName(config.project.name);

@@ -1,7 +1,7 @@
 import { COMPOSE_VERSION, defaultNetworkName, LABEL, serviceFilter } from '../compose-labels.js';
 import type { WorkerService } from '../config/qscale-config.js';
 import type { Clock } from '../clock.js';
-import { QscaleError, throwIfAborted, type ErrorCode } from '../errors.js';
+import { interruptExitCode, QscaleError, throwIfAborted, type ErrorCode } from '../errors.js';
 import type { EventSink } from '../events.js';
 import { DockerStreamDemuxer } from '../logs/demux-docker-stream.js';
 import { LineSplitter } from '../logs/split-lines.js';
@@ -73,10 +73,18 @@ export class IncompleteChangeError extends QscaleError {
     code: ErrorCode,
     message: string,
     readonly outcomes: ScaleOutcome[],
-    options: { cause?: unknown } = {},
+    options: { cause?: unknown; signal?: AbortSignal } = {},
   ) {
     super(code, message, options);
     this.name = 'IncompleteChangeError';
+    this.interruptedBy = options.signal;
+  }
+
+  private readonly interruptedBy?: AbortSignal;
+
+  /** 130 or 143 when a signal interrupted the change (as the CLI exits), else the code's. */
+  override get exitCode(): number {
+    return this.interruptedBy?.aborted ? interruptExitCode(this.interruptedBy) : super.exitCode;
   }
 }
 
@@ -165,7 +173,7 @@ export async function scaleServices(deps: ScaleDependencies, requests: ScaleRequ
     const interrupted = Boolean(deps.signal?.aborted);
     const failed = incomplete.find((outcome) => outcome.error);
     const message = interrupted ? 'interrupted' : (failed?.error ?? 'the change stopped part-way');
-    throw new IncompleteChangeError(interrupted ? 'ABORTED' : 'DOCKER_FAILED', message, outcomes);
+    throw new IncompleteChangeError(interrupted ? 'ABORTED' : 'DOCKER_FAILED', message, outcomes, { signal: interrupted ? deps.signal : undefined });
   }
   return outcomes;
 }
