@@ -12,6 +12,7 @@ export type ErrorCode =
   | 'BROKER_UNREACHABLE'
   | 'BROKER_FAILED'
   | 'THRESHOLD_FAILED'
+  | 'RUN_INCOMPLETE'
   | 'ABORTED';
 
 /**
@@ -28,6 +29,8 @@ export const EXIT_CODE_OF: Record<ErrorCode, number> = {
   BROKER_UNREACHABLE: 1,
   BROKER_FAILED: 1,
   THRESHOLD_FAILED: 99,
+  // A load test that timed out with tasks still pending: an operational failure, not a threshold.
+  RUN_INCOMPLETE: 1,
   ABORTED: 130,
 };
 

@@ -4,7 +4,7 @@ import { formatDuration } from '../../core/duration.js';
 import type { LatencySummary, QueueTotals } from '../../core/load-test/accounting.js';
 import type { Comparison } from '../../core/load-test/compare.js';
 import type { LoadTestResult, ScaleStepsResult } from '../../core/load-test/report.js';
-import type { LoadTestEvent } from '../../core/load-test/run-load-test.js';
+import type { LoadTestEvent, LoadTestProgress } from '../../core/load-test/run-load-test.js';
 import type { ScaleStepEvent } from '../../core/load-test/scale-steps.js';
 import { describeThreshold } from '../../core/load-test/thresholds.js';
 import type { Output } from '../output.js';
@@ -29,25 +29,41 @@ export function renderLoadTestReport(out: Output, result: LoadTestResult): strin
       (s.failRate > 0 ? ` · fail rate ${s.failRate}` : '') +
       (s.payloadSize > 0 ? ` · payload ${s.payloadSize}B` : ''),
   ];
+  if (result.outcome === 'interrupted') lines.push(color.yellow(`interrupted by ${result.interrupted}: partial figures; pending = what the broker still held`));
   if (result.timedOut) lines.push(color.yellow(`timed out after ${formatDuration(s.timeoutMs)} waiting for results`));
+  for (const queue of result.backlog) {
+    if (queue.messages > 0) lines.push(color.yellow(`${queue.queue} already held ${queue.messages.toLocaleString('en-US')} messages before the run`));
+    if (queue.consumers === 0) lines.push(color.yellow(`${queue.queue} had no consumer when the run started`));
+  }
+  const broker = result.broker;
+  if (broker.outages > 0) lines.push(color.yellow(`broker unreachable ${broker.outages}× for ${formatDuration(broker.downMs)} in all; ${broker.republished} publishes sent again`));
+  else if (broker.republished > 0) lines.push(color.yellow(`${broker.republished} publishes sent again after the broker refused them`));
+  if (broker.publishBlockedMs > 0) lines.push(color.yellow(`publishing blocked by the broker (alarm) for ${(broker.publishBlockedMs / 1000).toFixed(1)} s`));
 
   const rows: Array<[string, QueueTotals]> = [...result.queues.map((queue) => [queue.queue, queue] as [string, QueueTotals]), ['all', result.overall]];
-  const counts = table(out, ['QUEUE', 'SENT', 'CONFIRMED', 'COMPLETED', 'FAILED', 'LOST', 'DUPLICATES', 'RETRIES', 'TIME', 'TASKS/S']);
+  const counts = table(out, ['QUEUE', 'SENT', 'CONFIRMED', 'UNCONFIRMED', 'RECOVERED', 'COMPLETED', 'FAILED', 'PENDING', 'LOST', 'DUPLICATES', 'RETRIES', 'TIME', 'TASKS/S']);
+  const flag = (value: number, paint: (text: string) => string) => (value > 0 ? paint(String(value)) : '0');
   for (const [name, totals] of rows) {
     counts.push([
       name === 'all' ? color.bold(name) : name,
       totals.sent,
       totals.confirmed,
+      flag(totals.unconfirmed, color.yellow),
+      totals.recovered,
       totals.completed,
-      totals.failed > 0 ? color.yellow(String(totals.failed)) : '0',
-      totals.lost > 0 ? color.red(String(totals.lost)) : '0',
-      totals.duplicates > 0 ? color.yellow(String(totals.duplicates)) : '0',
+      flag(totals.failed, color.yellow),
+      flag(totals.pending, color.yellow),
+      flag(totals.lost, color.red),
+      flag(totals.duplicates, color.yellow) + (totals.duplicates > 0 && result.duplicatesStatus === 'provisional' ? ' (so far)' : ''),
       totals.retries,
       formatDuration(totals.totalTimeMs),
       totals.throughput,
     ]);
   }
   lines.push('', counts.toString());
+  const reasons = Object.entries(result.overall.failureReasons);
+  if (reasons.length > 0) lines.push(`failed: ${reasons.map(([reason, count]) => `${count} ${reason}`).join(', ')}`);
+  if (result.overall.pending > 0) lines.push(color.yellow(`${result.overall.pending} tasks still in the broker at the end (pending, not lost)`));
 
   const latency = table(out, ['LATENCY ms', 'MIN', 'AVG', 'P50', 'P90', 'P95', 'P99', 'MAX', 'PROC AVG', 'PROC P95']);
   for (const [name, totals] of rows) {
@@ -116,9 +132,10 @@ export function loadTestProgressView(out: Output, mode: 'bar' | 'plain' | 'quiet
     },
     onEvent(event) {
       if (mode === 'quiet') return;
-      if (event.type === 'notice') {
+      if (event.type === 'notice' || event.type === 'warning') {
         stop();
-        out.info(event.message);
+        if (event.type === 'warning') out.warn(event.message);
+        else out.info(event.message);
         return;
       }
       if (event.type === 'phase') {
@@ -134,23 +151,31 @@ export function loadTestProgressView(out: Output, mode: 'bar' | 'plain' | 'quiet
           bar = new cliProgress.SingleBar(
             {
               stream: out.progressStream as unknown as NodeJS.WritableStream,
-              format: ' {bar} {value}/{total} completed · sent {sent} · {rate} tasks/s · failed {failed} · dup {duplicates} · ETA {eta_formatted}',
+              format: ' {bar} {value}/{total} completed · sent {sent} · {rate} tasks/s · failed {failed} · dup {duplicates} · ETA {eta_formatted}{broker}',
               hideCursor: true,
               clearOnComplete: false,
               etaBuffer: 50,
             },
             cliProgress.Presets.shades_classic,
           );
-          bar.start(p.total, 0, { sent: 0, rate: 0, failed: 0, duplicates: 0 });
+          bar.start(p.total, 0, { sent: 0, rate: 0, failed: 0, duplicates: 0, broker: '' });
         }
-        bar.update(p.completed + p.failed, { sent: p.sent, rate, failed: p.failed, duplicates: p.duplicates });
+        bar.update(p.completed + p.failed, { sent: p.sent, rate, failed: p.failed, duplicates: p.duplicates, broker: brokerState(p) });
         return;
       }
       const at = now();
       const finished = p.completed + p.failed >= p.total;
-      if (at - lastPlainAt < plainIntervalMs && !finished) return;
+      if (at - lastPlainAt < plainIntervalMs && !finished && p.brokerDownMs === undefined) return;
+      if (at - lastPlainAt < plainIntervalMs && p.brokerDownMs !== undefined && lastPlainAt > -Infinity && p.brokerDownMs > 0) return;
       lastPlainAt = at;
-      out.info(`${p.runId}: sent ${p.sent}/${p.total} · confirmed ${p.confirmed} · completed ${p.completed} · failed ${p.failed} · duplicates ${p.duplicates} · ${rate} tasks/s · ${formatDuration(p.elapsedMs)}`);
+      out.info(`${p.runId}: sent ${p.sent}/${p.total} · confirmed ${p.confirmed} · completed ${p.completed} · failed ${p.failed} · duplicates ${p.duplicates} · ${rate} tasks/s · ${formatDuration(p.elapsedMs)}${brokerState(p)}`);
     },
   };
+}
+
+/** " · broker down 12s" while the broker is unreachable, " · publishing blocked 3s" during an alarm. */
+function brokerState(p: LoadTestProgress): string {
+  if (p.brokerDownMs !== undefined) return ` · broker down ${formatDuration(p.brokerDownMs)}, reconnecting`;
+  if (p.blockedMs !== undefined) return ` · publishing blocked ${formatDuration(p.blockedMs)}`;
+  return '';
 }

@@ -31,7 +31,7 @@ export interface SimulationStep {
   replicas: number;
   /** Of which consuming at the step's start. */
   active: number;
-  /** Tasks waiting or in progress at the step's start. */
+  /** Tasks waiting at the step's start (the broker's ready count; the ones in progress it counts as unacked). */
   backlog: number;
   /** Estimated time a task arriving now spends until done, s; null when no worker consumes it. */
   latencyS: number | null;
@@ -101,8 +101,9 @@ export function simulate(options: SimulationOptions): SimulationResult {
   let workers: number[] = Array.from({ length: options.initialReplicas }, () => 0);
   let history = EMPTY_HISTORY;
   let backlog = 0;
-  let lastArrivalRate = 0;
-  let lastAckRate = 0;
+  // No rates before the first step: nothing was measured yet.
+  let lastArrivalRate: number | undefined;
+  let lastAckRate: number | undefined;
   let lastUtilisation = 0;
   const steps: SimulationStep[] = [];
   const totals: SimulationTotals = {
@@ -134,7 +135,7 @@ export function simulate(options: SimulationOptions): SimulationResult {
         replicas: { count: current, at: t },
         // As the broker counts them: tasks in progress are unacked (Little's law: ack rate ÷ service
         // rate of them, on average), the rest of the backlog is ready.
-        queue: { ready: backlog, unacked: Math.min(consumingAt(t), lastAckRate / mu), consumers: consumingAt(t), publishRate: lastArrivalRate, ackRate: lastAckRate, at: t },
+        queue: { ready: backlog, unacked: Math.min(consumingAt(t), (lastAckRate ?? 0) / mu), consumers: consumingAt(t), publishRate: lastArrivalRate, ackRate: lastAckRate, at: t },
         cpu: { percent: lastUtilisation * 100, at: t },
       },
       history,
@@ -274,8 +275,8 @@ export function parseTrace(text: string, file: string): TracePoint[] {
  */
 export function serviceRateFromLoadTest(result: unknown, queue: string, file: string): number {
   const report = result as { schema?: string; queues?: Array<{ queue: string; throughput: number; workers: Record<string, unknown> }> };
-  if (report?.schema !== 'qscale.load-test/v1' || !Array.isArray(report.queues)) {
-    throw usageError(`${file}: not a qscale load-test result (expected "schema": "qscale.load-test/v1")`);
+  if ((report?.schema !== 'qscale.load-test/v2' && report?.schema !== 'qscale.load-test/v1') || !Array.isArray(report.queues)) {
+    throw usageError(`${file}: not a qscale load-test result (expected "schema": "qscale.load-test/v2" or "qscale.load-test/v1")`);
   }
   const entry = report.queues.find((candidate) => candidate.queue === queue) ?? (report.queues.length === 1 ? report.queues[0] : undefined);
   if (!entry) throw usageError(`${file}: no result for queue ${queue} (it has ${report.queues.map((candidate) => candidate.queue).join(', ')})`);

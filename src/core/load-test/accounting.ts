@@ -26,17 +26,26 @@ export interface WorkerCount {
 }
 
 export interface QueueTotals {
-  /** Tasks handed to the broker. */
+  /** Tasks handed to the broker (each counted once, however often it was republished). */
   sent: number;
-  /** Tasks the broker confirmed. */
+  /** Tasks the broker confirmed (at least one publish of it acked). */
   confirmed: number;
-  /** Tasks the broker refused (nack) or that failed to publish. */
-  rejected: number;
+  /** Tasks no publish of which the broker ever confirmed, after retries (refused, or cut off by a fault). */
+  unconfirmed: number;
+  /** Tasks whose publish was cut off by a fault (no confirm could come), yet completed. */
+  recovered: number;
   /** Tasks completed at least once. */
   completed: number;
   /** Tasks dead-lettered and never completed. */
   failed: number;
-  /** Tasks sent but neither completed nor dead-lettered when the run ended. */
+  /** Why the failed tasks failed: the dead-lettered result's error, counted. */
+  failureReasons: Record<string, number>;
+  /**
+   * Tasks neither completed nor dead-lettered that the broker still held at the end (ready or
+   * unacked in the task queue or its quarantine queue): at most what the broker reported.
+   */
+  pending: number;
+  /** Confirmed tasks, neither completed nor dead-lettered, that the broker no longer holds. */
   lost: number;
   /** Completions beyond the first, summed over tasks. */
   duplicates: number;
@@ -74,10 +83,15 @@ interface TaskState {
   queue: string;
   sentAt: number;
   confirmed: boolean;
-  rejected: boolean;
+  /** A publish of it was cut off by a connection loss: its fate was unknown for a while. */
+  cutOff: boolean;
   completions: number;
   deadLettered: boolean;
+  failureReason?: string;
 }
+
+/** What the broker held at the end, per task queue (task queue + quarantine, ready + unacked). */
+export type HeldByBroker = Map<string, number | undefined>;
 
 const OUTCOMES: ReadonlySet<string> = new Set<TaskOutcome>(['completed', 'retrying', 'dead-lettered']);
 
@@ -131,9 +145,9 @@ export class LatencyRecorder {
 class QueueLedger {
   sent = 0;
   confirmed = 0;
-  rejected = 0;
   completed = 0;
   failed = 0;
+  readonly failureReasons = new Map<string, number>();
   duplicates = 0;
   duplicatedTasks = 0;
   retries = 0;
@@ -150,7 +164,8 @@ class QueueLedger {
     return count;
   }
 
-  totals(): QueueTotals {
+  /** `end`: the categories only the whole task list and the broker's counts can tell. */
+  totals(end: { unconfirmed: number; recovered: number; pending: number; lost: number }): QueueTotals {
     const totalTimeMs = this.lastAccountedAt > this.firstSentAt ? this.lastAccountedAt - this.firstSentAt : 0;
     const latency = this.latency.summary();
     const processing = this.processing.summary();
@@ -158,10 +173,13 @@ class QueueLedger {
     return {
       sent: this.sent,
       confirmed: this.confirmed,
-      rejected: this.rejected,
+      unconfirmed: end.unconfirmed,
+      recovered: end.recovered,
       completed: this.completed,
       failed: this.failed,
-      lost: this.sent - this.completed - this.failed,
+      failureReasons: Object.fromEntries([...this.failureReasons.entries()].sort(([a], [b]) => a.localeCompare(b))),
+      pending: end.pending,
+      lost: end.lost,
       duplicates: this.duplicates,
       duplicatedTasks: this.duplicatedTasks,
       retries: this.retries,
@@ -214,7 +232,7 @@ export class RunLedger {
   recordSent(queue: string, id: string, sentAt: number): void {
     if (this.tasks.has(id)) throw new Error(`task id ${id} sent twice`);
     const ledger = this.queueLedger(queue);
-    this.tasks.set(id, { queue, sentAt, confirmed: false, rejected: false, completions: 0, deadLettered: false });
+    this.tasks.set(id, { queue, sentAt, confirmed: false, cutOff: false, completions: 0, deadLettered: false });
     for (const each of [ledger, this.overall]) {
       each.sent++;
       if (sentAt < each.firstSentAt) each.firstSentAt = sentAt;
@@ -228,11 +246,21 @@ export class RunLedger {
     for (const each of this.ledgersOf(task)) each.confirmed++;
   }
 
-  recordRejected(id: string): void {
+  /** A publish of the task was cut off by a fault: no confirm can come for it. */
+  recordCutOff(id: string): void {
     const task = this.tasks.get(id);
-    if (!task || task.rejected || task.confirmed) return;
-    task.rejected = true;
-    for (const each of this.ledgersOf(task)) each.rejected++;
+    if (task) task.cutOff = true;
+  }
+
+  /** Completed or dead-lettered. */
+  isAccounted(id: string): boolean {
+    const task = this.tasks.get(id);
+    return task !== undefined && (task.completions > 0 || task.deadLettered);
+  }
+
+  /** Tasks neither completed nor dead-lettered. */
+  get unaccounted(): number {
+    return this.overall.sent - this.accountedCount;
   }
 
   /** Books one result that arrived at `arrivedAt` (the load tester's clock). */
@@ -260,7 +288,12 @@ export class RunLedger {
       for (const each of ledgers) {
         each.completed++;
         // A task dead-lettered earlier and completed now (a stale redelivery) counts as completed.
-        if (task.deadLettered) each.failed--;
+        if (task.deadLettered) {
+          each.failed--;
+          const reason = task.failureReason ?? 'no reason given';
+          each.failureReasons.set(reason, (each.failureReasons.get(reason) ?? 0) - 1);
+          if (each.failureReasons.get(reason) === 0) each.failureReasons.delete(reason);
+        }
         each.latency.record(arrivedAt - task.sentAt);
         each.processing.record(result.finishedAt - result.startedAt);
         if (arrivedAt > each.lastAccountedAt) each.lastAccountedAt = arrivedAt;
@@ -276,9 +309,11 @@ export class RunLedger {
     }
     if (!task.deadLettered) {
       task.deadLettered = true;
+      task.failureReason = result.error || 'no reason given';
       if (task.completions === 0) {
         for (const each of ledgers) {
           each.failed++;
+          each.failureReasons.set(task.failureReason, (each.failureReasons.get(task.failureReason) ?? 0) + 1);
           if (arrivedAt > each.lastAccountedAt) each.lastAccountedAt = arrivedAt;
         }
       }
@@ -287,12 +322,34 @@ export class RunLedger {
     return 'dead-lettered';
   }
 
-  report(): LedgerReport {
-    return {
-      queues: [...this.queues.entries()].map(([queue, ledger]) => ({ queue, ...ledger.totals() })),
-      overall: this.overall.totals(),
-      unexpectedResults: this.unexpected,
-    };
+  /**
+   * The accounting at the end of the run. `held`: what the broker still held of each task queue
+   * (undefined when it could not be asked). Tasks still unaccounted for are pending up to what the
+   * broker holds — a count, never invented — and only confirmed tasks beyond that are lost.
+   */
+  report(held: HeldByBroker = new Map()): LedgerReport {
+    const end = new Map<string, { unconfirmed: number; recovered: number; confirmedOpen: number; open: number }>();
+    for (const queue of this.queues.keys()) end.set(queue, { unconfirmed: 0, recovered: 0, confirmedOpen: 0, open: 0 });
+    for (const task of this.tasks.values()) {
+      const counts = end.get(task.queue) as { unconfirmed: number; recovered: number; confirmedOpen: number; open: number };
+      const accounted = task.completions > 0 || task.deadLettered;
+      if (!task.confirmed) counts.unconfirmed++;
+      if (task.cutOff && task.completions > 0) counts.recovered++;
+      if (!accounted) {
+        counts.open++;
+        if (task.confirmed) counts.confirmedOpen++;
+      }
+    }
+    const overallEnd = { unconfirmed: 0, recovered: 0, pending: 0, lost: 0 };
+    const queues = [...this.queues.entries()].map(([queue, ledger]) => {
+      const counts = end.get(queue) as { unconfirmed: number; recovered: number; confirmedOpen: number; open: number };
+      const pending = Math.min(counts.open, held.get(queue) ?? 0);
+      const lost = Math.max(0, counts.confirmedOpen - pending);
+      const queueEnd = { unconfirmed: counts.unconfirmed, recovered: counts.recovered, pending, lost };
+      for (const key of Object.keys(overallEnd) as Array<keyof typeof overallEnd>) overallEnd[key] += queueEnd[key];
+      return { queue, ...ledger.totals(queueEnd) };
+    });
+    return { queues, overall: this.overall.totals(overallEnd), unexpectedResults: this.unexpected };
   }
 
   private queueLedger(queue: string): QueueLedger {

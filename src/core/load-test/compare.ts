@@ -1,6 +1,7 @@
+import { z } from 'zod';
 import { usageError } from '../errors.js';
 import type { QueueTotals } from './accounting.js';
-import { LOAD_TEST_SCHEMA, type LoadTestResult } from './report.js';
+import { LOAD_TEST_SCHEMA, LOAD_TEST_SCHEMA_V1, type LoadTestResult } from './report.js';
 
 export interface ComparisonRow {
   metric: string;
@@ -53,12 +54,39 @@ function row(metric: string, better: 'higher' | 'lower', a: number | null, b: nu
   return { metric, better, a, b, ratio };
 }
 
-/** Checks that a parsed JSON document is a load-test result; `where` names it in the error. */
+const nullableMs = z.number().nullable();
+/** The fields `--compare` reads, in both schema versions (v1 lacks pending/unconfirmed/recovered). */
+const totalsSchema = z.object({
+  sent: z.number(),
+  completed: z.number(),
+  failed: z.number(),
+  lost: z.number(),
+  duplicates: z.number(),
+  totalTimeMs: z.number(),
+  throughput: z.number(),
+  latencyMs: z.object({ avg: nullableMs, p50: nullableMs, p90: nullableMs, p95: nullableMs, p99: nullableMs, max: nullableMs }),
+  processingMs: z.object({ avg: nullableMs, p95: nullableMs }),
+  workers: z.record(z.string(), z.unknown()),
+});
+const resultSchema = z.object({
+  schema: z.union([z.literal(LOAD_TEST_SCHEMA), z.literal(LOAD_TEST_SCHEMA_V1)]),
+  runId: z.string(),
+  overall: totalsSchema,
+  queues: z.array(totalsSchema.extend({ queue: z.string() })),
+});
+
+/** Checks that a parsed JSON document is a load-test result (v2, or v1); `where` names it in the error. */
 export function asLoadTestResult(document: unknown, where: string): LoadTestResult {
-  const value = document as Partial<LoadTestResult> | null;
-  if (typeof value !== 'object' || value === null || value.schema !== LOAD_TEST_SCHEMA || typeof value.overall !== 'object' || !Array.isArray(value.queues)) {
+  const value = document as { schema?: unknown } | null;
+  if (typeof value !== 'object' || value === null || (value.schema !== LOAD_TEST_SCHEMA && value.schema !== LOAD_TEST_SCHEMA_V1)) {
     const schema = typeof value === 'object' && value !== null && 'schema' in value ? `schema "${String(value.schema)}"` : 'no schema field';
-    throw usageError(`${where}: not a qscale load-test result (${schema}; expected "${LOAD_TEST_SCHEMA}")`, 'write one with `qscale load-test --out file.json`');
+    throw usageError(`${where}: not a qscale load-test result (${schema}; expected "${LOAD_TEST_SCHEMA}" or "${LOAD_TEST_SCHEMA_V1}")`, 'write one with `qscale load-test --out file.json`');
   }
-  return value as LoadTestResult;
+  const parsed = resultSchema.safeParse(document);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const field = issue.path.map(String).join('.') || '(document)';
+    throw usageError(`${where}: field ${field}: ${issue.message.replace(/^Invalid input: /, '')}`, 'write one with `qscale load-test --out file.json`');
+  }
+  return document as LoadTestResult;
 }

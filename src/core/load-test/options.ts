@@ -1,6 +1,6 @@
 import { parseDurationMs } from '../duration.js';
 import { usageError } from '../errors.js';
-import { defaultTimeoutMs, maxWorkMs, type LoadShape, type WorkMs } from './run-load-test.js';
+import { DEFAULT_BROKER_TIMEOUT_MS, maxWorkMs, type LoadShape, type WorkMs } from './run-load-test.js';
 import type { Threshold } from './thresholds.js';
 import type { LoadTestDefaults as ConfigLoadTestDefaults } from '../config/qscale-config.js';
 
@@ -13,7 +13,11 @@ export interface LoadTestFlags {
   payloadSize?: string;
   taskMs?: string;
   failRate?: string;
+  crashRate?: string;
   timeout?: string;
+  brokerTimeout?: string;
+  purge?: boolean;
+  requireConsumers?: boolean;
   settle?: string;
   maxP95?: string;
   minThroughput?: string;
@@ -48,11 +52,12 @@ export function parseLoadTestFlags(flags: LoadTestFlags, defaults: LoadTestDefau
   const workMs = parseTaskMs(flags.taskMs ?? defaults.taskMs, flags.taskMs === undefined ? `${defaults.configFile}: load_test.task_ms` : '--task-ms');
   const payloadSize = flags.payloadSize === undefined ? defaults.payloadSize : parseWhole(flags.payloadSize, '--payload-size', 0);
   const failRate = flags.failRate === undefined ? defaults.failRate : parseFraction(flags.failRate, '--fail-rate');
+  const crashRate = flags.crashRate === undefined ? 0 : parseFraction(flags.crashRate, '--crash-rate');
   const timeoutText = flags.timeout ?? defaults.timeout;
+  // Undefined: the run computes it once it knows the backlog ahead of its tasks.
   const timeoutMs =
-    timeoutText === undefined
-      ? defaultTimeoutMs(tasksPerQueue, workMs)
-      : parsePositiveDuration(timeoutText, flags.timeout === undefined ? `${defaults.configFile}: load_test.timeout` : '--timeout');
+    timeoutText === undefined ? undefined : parsePositiveDuration(timeoutText, flags.timeout === undefined ? `${defaults.configFile}: load_test.timeout` : '--timeout');
+  const brokerTimeoutMs = flags.brokerTimeout === undefined ? DEFAULT_BROKER_TIMEOUT_MS : parsePositiveDuration(flags.brokerTimeout, '--broker-timeout');
   const settleMs = flags.settle === undefined ? Math.min(5000, 500 + 2 * maxWorkMs(workMs)) : parseDuration(flags.settle, '--settle');
 
   const thresholds: Threshold[] = [];
@@ -69,9 +74,26 @@ export function parseLoadTestFlags(flags: LoadTestFlags, defaults: LoadTestDefau
   ] as const) {
     if (text !== undefined) thresholds.push({ metric, flag: `${flag} ${text}`, comparison: '<=', limit: parseWhole(text, flag, 0) });
   }
+  // A lost task fails the run unless the user allows some: that is the promise of the load test.
+  if (flags.maxLost === undefined) thresholds.push({ metric: 'lost', flag: '--max-lost 0 (default)', comparison: '<=', limit: 0 });
 
   const scaleSteps = flags.scaleSteps === undefined ? undefined : parseSteps(flags.scaleSteps);
-  return { queues, tasksPerQueue, ratePerSecond, payloadSize, workMs, failRate, timeoutMs, settleMs, thresholds, scaleSteps };
+  return {
+    queues,
+    tasksPerQueue,
+    ratePerSecond,
+    payloadSize,
+    workMs,
+    failRate,
+    crashRate,
+    timeoutMs,
+    settleMs,
+    brokerTimeoutMs,
+    purge: flags.purge === true,
+    requireConsumers: flags.requireConsumers === true,
+    thresholds,
+    scaleSteps,
+  };
 }
 
 function parseQueues(wanted: string[] | undefined, defaults: LoadTestDefaults): string[] {

@@ -47,6 +47,8 @@ export async function runScaleSteps(
       onStep({ type: 'step', workers, phase: 'running' });
       const result = await runLoadTest(deps, { ...plan, runId: `${plan.runId}-w${workers}`, resultsQueue: `${plan.resultsQueue}-w${workers}` });
       steps.push({ workers, result });
+      // An interrupted step ends the steps: its partial result is the last one reported.
+      if (result.outcome === 'interrupted') break;
     }
   } finally {
     if (original && !deps.signal?.aborted) {
@@ -62,6 +64,7 @@ export async function runScaleSteps(
     steps,
     efficiency: scalingEfficiency(steps.map(({ workers, result }) => ({ workers, throughput: result.overall.throughput }))),
     passed: steps.every(({ result }) => result.passed),
+    interrupted: steps.some(({ result }) => result.outcome === 'interrupted'),
   };
 }
 

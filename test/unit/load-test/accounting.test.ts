@@ -10,10 +10,13 @@ function result(taskId: string, outcome: TaskResult['outcome'], extra: Partial<T
 
 type Step = [taskId: string, outcome: TaskResult['outcome'], extra?: Partial<TaskResult>];
 
-/** Sends tasks t0..t(n-1) to queue q at T0, then books each result one ms apart. */
+/** Sends tasks t0..t(n-1) to queue q at T0 (each confirmed), then books each result one ms apart. */
 function account(sent: number, steps: Step[]) {
   const ledger = new RunLedger(['q']);
-  for (let i = 0; i < sent; i++) ledger.recordSent('q', `t${i}`, T0);
+  for (let i = 0; i < sent; i++) {
+    ledger.recordSent('q', `t${i}`, T0);
+    ledger.recordConfirmed(`t${i}`);
+  }
   steps.forEach(([taskId, outcome, extra], index) => ledger.recordResult(result(taskId, outcome, extra), T0 + 100 + index));
   const { overall } = ledger.report();
   return { ledger, overall, pick: { completed: overall.completed, failed: overall.failed, lost: overall.lost, duplicates: overall.duplicates, duplicatedTasks: overall.duplicatedTasks, retries: overall.retries } };
@@ -89,6 +92,7 @@ describe('RunLedger: what happened to each task', () => {
     ledger.recordSent('a', 'a0', T0);
     ledger.recordSent('a', 'a1', T0);
     ledger.recordSent('b', 'b0', T0 + 5);
+    for (const id of ['a0', 'a1', 'b0']) ledger.recordConfirmed(id);
     ledger.recordResult(result('a0', 'completed'), T0 + 40);
     ledger.recordResult(result('b0', 'dead-lettered'), T0 + 50);
     const report = ledger.report();
@@ -117,19 +121,47 @@ describe('RunLedger: what happened to each task', () => {
   it('counts unreadable results as unexpected', () => {
     const ledger = new RunLedger(['q']);
     ledger.recordSent('q', 't0', T0);
+    ledger.recordConfirmed('t0');
     expect(ledger.recordResult(undefined, T0)).toBe('unexpected');
     expect(ledger.recordResult({ taskId: 't0', outcome: 'done' }, T0)).toBe('unexpected');
     expect(ledger.report()).toMatchObject({ unexpectedResults: 2, overall: { lost: 1 } });
   });
 
-  it('tracks confirms and broker refusals', () => {
+  it('tracks confirms; a task never confirmed is unconfirmed, never lost', () => {
     const ledger = new RunLedger(['q']);
     ledger.recordSent('q', 't0', T0);
     ledger.recordSent('q', 't1', T0);
     ledger.recordConfirmed('t0');
     ledger.recordConfirmed('t0');
-    ledger.recordRejected('t1');
-    expect(ledger.report().overall).toMatchObject({ sent: 2, confirmed: 1, rejected: 1 });
+    expect(ledger.report().overall).toMatchObject({ sent: 2, confirmed: 1, unconfirmed: 1, lost: 1, pending: 0 });
+  });
+
+  it('counts a task cut off at a fault, yet completed, as recovered', () => {
+    const ledger = new RunLedger(['q']);
+    for (const id of ['t0', 't1', 't2']) ledger.recordSent('q', id, T0);
+    for (const id of ['t0', 't1', 't2']) ledger.recordCutOff(id);
+    ledger.recordConfirmed('t1'); // its second publish was confirmed
+    ledger.recordResult(result('t0', 'completed'), T0 + 10);
+    ledger.recordResult(result('t1', 'completed'), T0 + 10);
+    expect(ledger.report().overall).toMatchObject({ sent: 3, confirmed: 1, unconfirmed: 2, recovered: 2, completed: 2, lost: 0 });
+  });
+
+  it.each([
+    // [held by the broker, expected pending, expected lost] with 3 confirmed and 1 unconfirmed task open
+    [undefined, 0, 3],
+    [0, 0, 3],
+    [2, 2, 1],
+    [4, 4, 0],
+    // A foreign backlog never makes more pending than the run has open.
+    [1000, 4, 0],
+  ])('pending is what the broker holds (held %s), up to the open tasks; lost only what it does not', (held, pending, lost) => {
+    const ledger = new RunLedger(['q']);
+    for (const id of ['t0', 't1', 't2', 't3', 't4']) ledger.recordSent('q', id, T0);
+    for (const id of ['t0', 't1', 't2', 't3']) ledger.recordConfirmed(id);
+    ledger.recordResult(result('t0', 'completed'), T0 + 10);
+    const report = ledger.report(new Map([['q', held]]));
+    expect(report.overall).toMatchObject({ pending, lost });
+    expect(report.queues[0]).toMatchObject({ pending, lost });
   });
 
   it('refuses a task id sent twice', () => {

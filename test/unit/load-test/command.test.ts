@@ -1,9 +1,10 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { main } from '../../../src/cli/main.js';
 import type { CliDependencies } from '../../../src/cli/dependencies.js';
+import { Interrupt, QscaleError } from '../../../src/core/errors.js';
 import { FakeEngine } from '../../support/fake-engine.js';
 import { CapturedStream } from '../../support/cli-harness.js';
 import { SIMPLE_COMPOSE, SIMPLE_CONFIG, writeProject } from '../../support/fixtures.js';
@@ -15,10 +16,10 @@ interface Setup {
   engine: FakeEngine;
   brokers: FakeTaskBroker[];
   opened: string[];
-  brokerOptions: Partial<FakeTaskBrokerOptions>;
+  brokerOptions: Partial<FakeTaskBrokerOptions> & { down?: boolean; onOpen?: (broker: FakeTaskBroker) => void };
 }
 
-function project(config = SIMPLE_CONFIG, brokerOptions: Partial<FakeTaskBrokerOptions> = {}): Setup {
+function project(config = SIMPLE_CONFIG, brokerOptions: Setup['brokerOptions'] = {}): Setup {
   const clock = new FakeClock();
   return {
     cwd: writeProject({ 'test-config.yml': config, 'docker-compose.yml': SIMPLE_COMPOSE }),
@@ -30,7 +31,7 @@ function project(config = SIMPLE_CONFIG, brokerOptions: Partial<FakeTaskBrokerOp
   };
 }
 
-async function run(setup: Setup, args: string[]) {
+async function run(setup: Setup, args: string[], options: { signal?: AbortSignal; confirm?: (question: string) => Promise<boolean | undefined> } = {}) {
   const stdout = new CapturedStream();
   const stderr = new CapturedStream();
   const deps: CliDependencies = {
@@ -45,13 +46,16 @@ async function run(setup: Setup, args: string[]) {
     },
     openTaskBroker: async (url) => {
       setup.opened.push(url);
+      if (setup.brokerOptions.down) throw new QscaleError('BROKER_UNREACHABLE', 'cannot reach the broker at amqp://guest:***@127.0.0.1:5672 (ECONNREFUSED)');
       const broker = new FakeTaskBroker({ clock: setup.clock, confirmDelayMs: 1, ...setup.brokerOptions });
       setup.brokers.push(broker);
+      setup.brokerOptions.onOpen?.(broker);
       return broker;
     },
     newRunId: () => `run${setup.opened.length + 1}`,
+    confirm: options.confirm,
   };
-  const code = await main(['node', 'qscale', 'load-test', ...args], deps, new AbortController().signal);
+  const code = await main(['node', 'qscale', 'load-test', ...args], deps, options.signal ?? new AbortController().signal);
   return { code, stdout: stdout.text, stderr: stderr.text };
 }
 
@@ -63,7 +67,8 @@ describe('qscale load-test', () => {
     expect(setup.brokers[0].published.map(({ queue }) => queue)).toEqual(['task_a', 'task_b', 'task_a', 'task_b', 'task_a', 'task_b', 'task_a', 'task_b']);
     expect(setup.brokers[0].published[0].replyTo).toBe('qscale.results.run1');
     expect(result.stdout).toContain('load test run1 · 2 queues × 4 tasks · full speed · task 100ms');
-    expect(result.stdout).toMatch(/^all +8 +8 +8 +0 +0 +0 +0 /m);
+    // QUEUE SENT CONFIRMED UNCONFIRMED RECOVERED COMPLETED FAILED PENDING LOST DUPLICATES RETRIES
+    expect(result.stdout).toMatch(/^all +8 +8 +0 +0 +8 +0 +0 +0 +0 +0 /m);
     expect(result.stderr).toContain('run1: sent 8/8 · confirmed 8 · completed 8');
     expect(setup.brokers[0].calls.at(-1)).toBe('close');
   });
@@ -73,13 +78,14 @@ describe('qscale load-test', () => {
     const result = await run(setup, ['--tasks', '3', '--queue', 'task_b', '--json', '--out', 'run.json']);
     expect(result.code).toBe(0);
     const document = JSON.parse(result.stdout);
-    expect(document).toMatchObject({ schema: 'qscale.load-test/v1', runId: 'run1', settings: { queues: ['task_b'], tasksPerQueue: 3 }, overall: { sent: 3, completed: 3, lost: 0 } });
+    expect(document).toMatchObject({ schema: 'qscale.load-test/v2', outcome: 'finished', runId: 'run1', settings: { queues: ['task_b'], tasksPerQueue: 3 }, overall: { sent: 3, completed: 3, lost: 0 } });
     expect(JSON.parse(readFileSync(path.join(setup.cwd, 'run.json'), 'utf8'))).toEqual(document);
     expect(result.stderr).toContain('wrote run.json');
   });
 
   it('exits 99 when a threshold fails, after printing the summary that says which', async () => {
-    const setup = project(SIMPLE_CONFIG, { respond: (_task, _queue, n) => (n === 0 ? [] : [{ delayMs: 10, outcome: 'completed' }]) });
+    // n = 0: taken by a worker, then its result never came: the broker no longer holds it.
+    const setup = project(SIMPLE_CONFIG, { respond: (_task, _queue, n) => (n === 0 ? [{ delayMs: 10, outcome: 'completed', body: 'garbage' }] : [{ delayMs: 10, outcome: 'completed' }]) });
     const result = await run(setup, ['--tasks', '2', '--max-lost', '0', '--max-p95', '1s', '--timeout', '2s']);
     expect(result.code).toBe(99);
     expect(result.stdout).toContain('✘ --max-lost 0: lost 1 > 0');
@@ -99,6 +105,11 @@ describe('qscale load-test', () => {
     [['--queue', 'nope'], 'error: --queue: "nope" is not a queue of test-config.yml (task_a, task_b)\n'],
     [['--max-p95', 'fast'], 'error: --max-p95: "fast" is not a duration (examples: 300ms, 2s, 1m)\n'],
     [['--out', '/nonexistent-dir/x.json'], 'error: --out: cannot write /nonexistent-dir/x.json (ENOENT)\n'],
+    [['--out', '/tmp'], 'error: --out: cannot write /tmp (it is a directory; give a file name)\n'],
+    [['--crash-rate', '2'], 'error: --crash-rate: "2" is not between 0 and 1\n'],
+    [['--broker-timeout', 'soon'], 'error: --broker-timeout: "soon" is not a duration (examples: 300ms, 2s, 1m)\n'],
+    [['--yes'], 'error: --yes: only confirms --purge, which was not given\n'],
+    [['--purge'], 'error: --purge: there is no terminal to confirm on; add --yes to purge without asking\n'],
   ])('bad input %o: one line, exit 2, nothing published', async (args, message) => {
     const setup = project();
     const result = await run(setup, args);
@@ -124,7 +135,104 @@ describe('qscale load-test', () => {
     writeFileSync(path.join(setup.cwd, 'bad.json'), '{"schema":"x"}');
     expect(await run(setup, ['--compare', 'a.json'])).toMatchObject({ code: 2, stderr: 'error: --compare: needs exactly two files, got 1\n' });
     expect(await run(setup, ['--compare', 'missing.json', 'bad.json'])).toMatchObject({ code: 2, stderr: 'error: --compare: cannot read missing.json (ENOENT)\n' });
-    expect((await run(setup, ['--compare', 'bad.json', 'bad.json'])).stderr).toContain('error: bad.json: not a qscale load-test result (schema "x"; expected "qscale.load-test/v1")');
+    expect((await run(setup, ['--compare', 'bad.json', 'bad.json'])).stderr).toContain('error: bad.json: not a qscale load-test result (schema "x"; expected "qscale.load-test/v2" or "qscale.load-test/v1")');
+    await run(setup, ['--tasks', '2', '--out', 'good.json', '-q']);
+    const document = JSON.parse(readFileSync(path.join(setup.cwd, 'good.json'), 'utf8'));
+    document.overall.throughput = 'fast';
+    writeFileSync(path.join(setup.cwd, 'wrong.json'), JSON.stringify(document));
+    expect(await run(setup, ['--compare', 'good.json', 'wrong.json'])).toMatchObject({
+      code: 2,
+      stdout: '',
+      stderr: 'error: wrong.json: field overall.throughput: expected number, received string — write one with `qscale load-test --out file.json`\n',
+    });
+  });
+
+  it('on Ctrl-C prints the partial report, writes the partial document marked interrupted, exits 130', async () => {
+    const setup = project(SIMPLE_CONFIG, { respond: (_task, _queue, n) => (n < 3 ? [{ delayMs: 10, outcome: 'completed' }] : []) });
+    const controller = new AbortController();
+    setup.clock.schedule(1000, () => controller.abort(new Interrupt('SIGINT')));
+    const result = await run(setup, ['--tasks', '5', '--out', 'partial.json'], { signal: controller.signal });
+    expect(result.code).toBe(130);
+    expect(result.stdout).toContain('interrupted by SIGINT: partial figures');
+    expect(result.stdout).toMatch(/^all +10 +10 +0 +0 +3 +0 +7 +0 /m);
+    expect(result.stderr).toContain("interrupted (SIGINT): the report above is partial; workers were told to drop the run's remaining tasks");
+    expect(result.stderr).not.toContain('error:');
+    const document = JSON.parse(readFileSync(path.join(setup.cwd, 'partial.json'), 'utf8'));
+    expect(document).toMatchObject({ outcome: 'interrupted', interrupted: 'SIGINT', overall: { sent: 10, completed: 3, pending: 7, lost: 0 } });
+    expect(setup.brokers[0].controls).toEqual([{ type: 'cancel-run', run: 'run1', until: expect.any(Number) }]);
+  });
+
+  it('on SIGTERM exits 143 with the partial --json document', async () => {
+    const setup = project(SIMPLE_CONFIG, { respond: () => [] });
+    const controller = new AbortController();
+    setup.clock.schedule(1000, () => controller.abort(new Interrupt('SIGTERM')));
+    const result = await run(setup, ['--tasks', '5', '--json'], { signal: controller.signal });
+    expect(result.code).toBe(143);
+    expect(JSON.parse(result.stdout)).toMatchObject({ outcome: 'interrupted', interrupted: 'SIGTERM', overall: { pending: 10 } });
+  });
+
+  it('a timed-out run with pending tasks exits 1 and says why, with a --timeout to try', async () => {
+    const setup = project(SIMPLE_CONFIG, { respond: () => [], backlog: { task_a: 1000 } });
+    const result = await run(setup, ['--tasks', '5', '--queue', 'task_a', '--timeout', '3s']);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('task_a already holds 1,000 messages; results will wait behind them');
+    expect(result.stdout).toContain('5 tasks still in the broker at the end (pending, not lost)');
+    expect(result.stderr).toContain(
+      'error: timed out after 3s with 5 tasks still pending in the broker: task_a had 1,000 messages ahead of the run — wait for the backlog, use --purge, or give it --timeout 131s',
+    );
+  });
+
+  it('a queue with no consumer: a warning, then pending not lost, exit 1; with --require-consumers exit 1 before publishing', async () => {
+    const setup = project(SIMPLE_CONFIG, { respond: () => [], consumers: () => 0 });
+    const warned = await run(setup, ['--tasks', '3', '--queue', 'task_a', '--timeout', '3s', '--json']);
+    expect(warned.code).toBe(1);
+    expect(warned.stderr).toContain('task_a has no consumer: its tasks will wait in the queue');
+    expect(JSON.parse(warned.stdout).overall).toMatchObject({ pending: 3, lost: 0 });
+    expect(warned.stderr).toContain('task_a had no consumer — start the workers (`qscale up`), then run again');
+    const refused = await run(setup, ['--tasks', '3', '--queue', 'task_a', '--require-consumers']);
+    expect(refused).toMatchObject({ code: 1, stdout: '' });
+    expect(refused.stderr).toContain('error: task_a has no consumer: its tasks will wait in the queue — start its workers');
+    expect(setup.brokers[1].published).toEqual([]);
+  });
+
+  it('--purge asks on a terminal, and publishes nothing when the answer is no', async () => {
+    const setup = project(SIMPLE_CONFIG, { backlog: { task_a: 50 } });
+    const questions: string[] = [];
+    const declined = await run(setup, ['--tasks', '2', '--queue', 'task_a', '--purge'], { confirm: async (question) => (questions.push(question), false) });
+    expect(declined).toMatchObject({ code: 2, stderr: 'error: --purge: not confirmed; nothing was published\n' });
+    expect(questions).toEqual(["empty task_a before publishing? other producers' messages are deleted too"]);
+    expect(setup.opened).toEqual([]);
+    const confirmed = await run(setup, ['--tasks', '2', '--queue', 'task_a', '--purge'], { confirm: async () => true });
+    expect(confirmed.code).toBe(0);
+    expect(setup.brokers[0].calls).toContain('purgeQueue task_a');
+    const unattended = await run(setup, ['--tasks', '2', '--queue', 'task_a', '--purge', '--yes'], { confirm: async () => undefined });
+    expect(unattended.code).toBe(0);
+    expect(unattended.stderr).toContain('purged task_a: 50 messages removed');
+  });
+
+  it('a broker down past --broker-timeout: exit 1, one line naming the broker', async () => {
+    const setup = project(SIMPLE_CONFIG, { confirmDelayMs: undefined, onOpen: (broker) => setup.clock.schedule(5, () => broker.cut()) });
+    const result = await run(setup, ['--tasks', '50', '--broker-timeout', '10s', '-q']);
+    expect(result).toEqual({
+      code: 1,
+      stdout: '',
+      stderr: 'error: the broker at amqp://guest:***@127.0.0.1:5672 has been unreachable for 10s; giving up the run — 100 sent, 0 confirmed, 0 completed so far; start the broker, or raise --broker-timeout\n',
+    });
+  });
+
+  it('prints the report before a failing --out write, then exits 1', async () => {
+    const setup = project();
+    const target = path.join(setup.cwd, 'out.json');
+    writeFileSync(target, '');
+    // Writable when checked, a directory by the time the run ends.
+    setup.brokerOptions.onOpen = () => {
+      rmSync(target);
+      mkdirSync(target);
+    };
+    const result = await run(setup, ['--tasks', '2', '-q', '--out', 'out.json']);
+    expect(result.code).toBe(1);
+    expect(result.stdout).toContain('load test run1');
+    expect(result.stderr).toBe('error: --out: could not write out.json (EISDIR); the report is above\n');
   });
 
   it('--scale-steps scales the services between runs, waits for consumers, prints the efficiency, restores', async () => {

@@ -1,6 +1,6 @@
-import type { TaskMessage, TaskResult } from '../../../templates/worker/src/protocol.js';
+import type { ControlMessage, TaskMessage, TaskResult } from '../../../templates/worker/src/protocol.js';
 import type { Clock } from '../../../src/core/clock.js';
-import type { OnConfirm, QueueInfo, ResultDelivery, TaskBroker } from '../../../src/core/ports/task-broker.js';
+import type { BrokerConnectionEvent, OnConfirm, QueueInfo, ResultDelivery, TaskBroker } from '../../../src/core/ports/task-broker.js';
 
 interface Timer {
   at: number;
@@ -74,13 +74,14 @@ export interface ScriptedResult {
   workerId?: string;
   redelivered?: boolean;
   processingMs?: number;
+  error?: string;
   /** Replace the body entirely (malformed results). */
   body?: unknown;
 }
 
 export interface FakeTaskBrokerOptions {
   clock: FakeClock;
-  /** What the fake workers answer for the n-th task (0-based, in publish order). Default: one completion after 10 ms. */
+  /** What the fake workers answer for the n-th publish (0-based, republishes included). Default: one completion after 10 ms. */
   respond?: (task: TaskMessage, queue: string, n: number) => ScriptedResult[];
   /** Fake time until the broker confirms a publish; undefined: hold confirms until `releaseConfirms()`. */
   confirmDelayMs?: number | undefined;
@@ -88,34 +89,100 @@ export interface FakeTaskBrokerOptions {
   accepted?: (n: number) => boolean;
   /** Fake time until 'drain'. */
   drainDelayMs?: number;
-  /** Tasks that the broker refuses (nack). */
+  /** Publishes that the broker refuses (nack); a refused task never reaches the queue. */
   nack?: (n: number) => boolean;
   consumers?: (queue: string) => number;
+  /** Messages already in a queue before the run (foreign backlog); purgeable. */
+  backlog?: Record<string, number>;
+  /** Publishes still unconfirmed at a `cut()` that never reached the queue (else they did). */
+  lostInCut?: (n: number) => boolean;
+  /** Whether the queue counts include unacked (a management URL is configured). Default: true. */
+  unackedKnown?: boolean;
 }
 
+interface QueuedTask {
+  queue: string;
+  /** Results not yet delivered: while any remain, the broker still holds the task. */
+  remaining: number;
+}
+
+/**
+ * An in-memory broker: tasks sit in their queue until their scripted results are all out; results
+ * wait in the (durable) results queue while nobody consumes it; faults on demand: `cut()` closes
+ * the connection (every held confirm fails as cut-off), `restore()` lets `reconnect()` succeed,
+ * `block()`/`unblock()` raise and clear an alarm.
+ */
 export class FakeTaskBroker implements TaskBroker {
   readonly endpoint = 'amqp://guest:***@127.0.0.1:5672';
   readonly calls: string[] = [];
   readonly published: Array<{ queue: string; task: TaskMessage; replyTo: string }> = [];
+  readonly controls: ControlMessage[] = [];
+  readonly resultsQueueExpires: number[] = [];
   unconfirmed = 0;
   maxUnconfirmed = 0;
+  /** Confirm callbacks called: must equal published.length once a run ends. */
+  settledConfirms = 0;
   /** Publishes made while the write buffer was full: must stay 0. */
   publishedWhileFull = 0;
+  down = false;
+  reconnects = 0;
   private full = false;
   private drain?: Promise<void>;
   private held: Array<() => void> = [];
+  private readonly keyOfSettle = new Map<() => void, { key: string; n: number }>();
   private subscriber?: (delivery: ResultDelivery) => void;
-  private readonly queues = new Set<string>();
+  private readonly undelivered: ResultDelivery[] = [];
+  private listener: (event: BrokerConnectionEvent) => void = () => {};
+  private readonly queued = new Map<string, QueuedTask>();
+  private readonly backlog: Map<string, number>;
+  private generation = 0;
 
-  constructor(private readonly options: FakeTaskBrokerOptions) {}
+  constructor(private readonly options: FakeTaskBrokerOptions) {
+    this.backlog = new Map(Object.entries(options.backlog ?? {}));
+  }
+
+  onConnectionEvent(listener: (event: BrokerConnectionEvent) => void): void {
+    this.listener = listener;
+  }
+
+  async reconnect(): Promise<void> {
+    this.calls.push('reconnect');
+    if (this.down) throw new Error('ECONNREFUSED');
+    this.reconnects++;
+  }
+
+  /** The connection dies: confirms held or scheduled fail as cut-off, the subscription ends. */
+  cut(reason = 'CONNECTION_FORCED'): void {
+    this.down = true;
+    this.generation++;
+    this.subscriber = undefined;
+    for (const settle of this.held) {
+      const publish = this.keyOfSettle.get(settle);
+      if (publish && this.options.lostInCut?.(publish.n)) this.queued.delete(publish.key);
+    }
+    this.releaseConfirms();
+    this.listener({ type: 'lost', reason });
+  }
+
+  restore(): void {
+    this.down = false;
+  }
+
+  block(): void {
+    this.listener({ type: 'blocked', reason: 'low on memory' });
+  }
+
+  unblock(): void {
+    this.listener({ type: 'unblocked' });
+  }
 
   async ensureTaskQueue(queue: string) {
     this.calls.push(`ensureTaskQueue ${queue}`);
-    this.queues.add(queue);
   }
 
-  async createResultsQueue(queue: string) {
+  async createResultsQueue(queue: string, expiresMs: number) {
     this.calls.push(`createResultsQueue ${queue}`);
+    this.resultsQueueExpires.push(expiresMs);
   }
 
   async deleteResultsQueue(queue: string) {
@@ -129,20 +196,44 @@ export class FakeTaskBroker implements TaskBroker {
     this.unconfirmed++;
     this.maxUnconfirmed = Math.max(this.maxUnconfirmed, this.unconfirmed);
     const { clock } = this.options;
+    const generation = this.generation;
+    const refused = this.options.nack?.(n) === true;
+    let settled = false;
     const settle = () => {
+      if (settled) return;
+      settled = true;
       this.unconfirmed--;
-      if (this.options.nack?.(n)) onConfirm(new Error('nack'));
+      this.settledConfirms++;
+      if (generation !== this.generation || this.down) onConfirm('cut-off');
+      else if (refused) onConfirm('refused');
       else onConfirm();
     };
+    if (this.down) {
+      settle();
+      return true;
+    }
+    this.keyOfSettle.set(settle, { key: `${task.id}#${n}`, n });
     if (this.options.confirmDelayMs === undefined) this.held.push(settle);
-    else clock.schedule(this.options.confirmDelayMs, settle);
-    if (!this.options.nack?.(n)) {
+    else {
+      this.held.push(settle);
+      clock.schedule(this.options.confirmDelayMs, () => {
+        this.held = this.held.filter((candidate) => candidate !== settle);
+        settle();
+      });
+    }
+    if (!refused) {
       const script = this.options.respond?.(task, queue, n) ?? [{ delayMs: 10, outcome: 'completed' as const }];
+      const entry: QueuedTask = { queue, remaining: script.length };
+      const key = `${task.id}#${n}`;
+      if (script.length > 0) this.queued.set(key, entry);
+      else this.queued.set(key, { queue, remaining: 1 });
       let attempt = 0;
       for (const step of script) {
         attempt++;
         const at = attempt;
         clock.schedule(step.delayMs, () => {
+          if (!this.queued.has(key)) return;
+          if (--entry.remaining === 0) this.queued.delete(key);
           const finishedAt = clock.now();
           const body: TaskResult = {
             taskId: task.id,
@@ -154,8 +245,11 @@ export class FakeTaskBroker implements TaskBroker {
             attempt: at,
             redelivered: step.redelivered ?? false,
             outcome: step.outcome,
+            ...(step.error ? { error: step.error } : {}),
           };
-          this.subscriber?.({ body: 'body' in step ? step.body : body });
+          const delivery = { body: 'body' in step ? step.body : body };
+          if (this.subscriber) this.subscriber(delivery);
+          else this.undelivered.push(delivery);
         });
       }
     }
@@ -185,7 +279,10 @@ export class FakeTaskBroker implements TaskBroker {
 
   async consumeResults(queue: string, onResult: (delivery: ResultDelivery) => void) {
     this.calls.push(`consumeResults ${queue}`);
+    if (this.down) throw new Error('connection closed');
     this.subscriber = onResult;
+    // Results that arrived while nobody consumed waited in the durable results queue.
+    for (const delivery of this.undelivered.splice(0)) onResult(delivery);
     return {
       cancel: async () => {
         this.calls.push(`cancel ${queue}`);
@@ -194,8 +291,32 @@ export class FakeTaskBroker implements TaskBroker {
     };
   }
 
+  /** Messages the broker holds in `queue`: foreign backlog plus this run's tasks still there. */
+  holding(queue: string): number {
+    let count = this.backlog.get(queue) ?? 0;
+    for (const entry of this.queued.values()) if (entry.queue === queue) count++;
+    return count;
+  }
+
   async queueInfo(queue: string): Promise<QueueInfo | undefined> {
-    return { ready: 0, consumers: this.options.consumers?.(queue) ?? 1 };
+    if (this.down) throw new Error('connection closed');
+    if (queue.endsWith('.quarantine')) return undefined;
+    const info: QueueInfo = { ready: this.holding(queue), consumers: this.options.consumers?.(queue) ?? 1 };
+    if (this.options.unackedKnown !== false) info.unacked = 0;
+    return info;
+  }
+
+  async purgeQueue(queue: string): Promise<number> {
+    this.calls.push(`purgeQueue ${queue}`);
+    const count = this.holding(queue);
+    this.backlog.delete(queue);
+    for (const [key, entry] of this.queued) if (entry.queue === queue) this.queued.delete(key);
+    return count;
+  }
+
+  async publishControl(message: ControlMessage): Promise<void> {
+    if (this.down) throw new Error('connection closed');
+    this.controls.push(message);
   }
 
   async close() {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseLoadTestFlags, type LoadTestDefaults, type LoadTestFlags } from '../../../src/core/load-test/options.js';
+import { defaultTimeoutMs } from '../../../src/core/load-test/run-load-test.js';
 
 const DEFAULTS: LoadTestDefaults = { tasks: 20, taskMs: '100', payloadSize: 0, failRate: 0, queues: ['task_a', 'task_b'], configFile: 'test-config.yml' };
 
@@ -14,9 +15,14 @@ describe('parseLoadTestFlags', () => {
       payloadSize: 0,
       workMs: 100,
       failRate: 0,
-      timeoutMs: 30_000 + 20 * 100,
+      crashRate: 0,
+      // Computed by the run once it knows the backlog.
+      timeoutMs: undefined,
       settleMs: 700,
-      thresholds: [],
+      brokerTimeoutMs: 60_000,
+      purge: false,
+      requireConsumers: false,
+      thresholds: [{ metric: 'lost', flag: '--max-lost 0 (default)', comparison: '<=', limit: 0 }],
       scaleSteps: undefined,
     });
   });
@@ -29,7 +35,11 @@ describe('parseLoadTestFlags', () => {
       payloadSize: '128',
       taskMs: '50-200',
       failRate: '0.01',
+      crashRate: '0.001',
       timeout: '1m',
+      brokerTimeout: '20s',
+      purge: true,
+      requireConsumers: true,
       settle: '2s',
       maxP95: '300ms',
       minThroughput: '100',
@@ -45,8 +55,12 @@ describe('parseLoadTestFlags', () => {
       payloadSize: 128,
       workMs: { min: 50, max: 200 },
       failRate: 0.01,
+      crashRate: 0.001,
       timeoutMs: 60_000,
       settleMs: 2000,
+      brokerTimeoutMs: 20_000,
+      purge: true,
+      requireConsumers: true,
       thresholds: [
         { metric: 'p95', flag: '--max-p95 300ms', comparison: '<=', limit: 300 },
         { metric: 'throughput', flag: '--min-throughput 100', comparison: '>=', limit: 100 },
@@ -63,8 +77,10 @@ describe('parseLoadTestFlags', () => {
     expect(parse({ rate: '0.5', duration: '3s' }).tasksPerQueue).toBe(2);
   });
 
-  it('derives the default timeout from the tasks and the slowest task time', () => {
-    expect(parse({ tasks: '1000', taskMs: '50-200' }).timeoutMs).toBe(30_000 + 1000 * 200);
+  it('leaves the default timeout to the run (it counts the backlog), and takes the config\'s', () => {
+    expect(parse({ tasks: '1000', taskMs: '50-200' }).timeoutMs).toBeUndefined();
+    expect(defaultTimeoutMs(1000, { min: 50, max: 200 })).toBe(30_000 + 1000 * 200);
+    expect(defaultTimeoutMs(1000, 10, 500)).toBe(30_000 + 1500 * 10);
     expect(parse({}, { timeout: '45s' }).timeoutMs).toBe(45_000);
   });
 

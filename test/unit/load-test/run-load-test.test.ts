@@ -11,8 +11,12 @@ function plan(overrides: Partial<LoadTestPlan> = {}): LoadTestPlan {
     payloadSize: 0,
     workMs: 10,
     failRate: 0,
+    crashRate: 0,
     timeoutMs: 10_000,
     settleMs: 100,
+    brokerTimeoutMs: 60_000,
+    purge: false,
+    requireConsumers: false,
     maxUnconfirmed: 1000,
     resultsQueue: 'qscale.results.r1',
     thresholds: [],
@@ -71,7 +75,8 @@ describe('runLoadTest against an in-memory broker', () => {
       },
     });
     const result = await runLoadTest(deps, plan({ timeoutMs: 5000 }));
-    expect(result.overall).toMatchObject({ sent: 10, completed: 8, failed: 1, lost: 1, duplicates: 1, duplicatedTasks: 1, retries: 2, redelivered: 1 });
+    // n = 2 got no result and the broker still holds it: pending, not lost.
+    expect(result.overall).toMatchObject({ sent: 10, completed: 8, failed: 1, pending: 1, lost: 0, duplicates: 1, duplicatedTasks: 1, retries: 2, redelivered: 1 });
     // n = 0 completes on w1, then again on w2; n = 1 fails three times on w1; 3..9 alternate w1 (odd), w2 (even).
     expect(result.overall.workers).toEqual({ w1: { completed: 5, failedAttempts: 3 }, w2: { completed: 4, failedAttempts: 0 } });
     expect(result.timedOut).toBe(true);
@@ -90,15 +95,18 @@ describe('runLoadTest against an in-memory broker', () => {
     expect(missed.overall.duplicates).toBe(0);
   });
 
-  it('stops waiting at the timeout and reports the rest as lost', async () => {
+  it('stops waiting at the timeout and reports what the broker still holds as pending, not lost', async () => {
     const { deps, clock } = setup({ respond: (_task, queue) => (queue === 'task_b' ? [] : [{ delayMs: 10, outcome: 'completed' }]) });
     const start = clock.now();
     const result = await runLoadTest(deps, plan({ timeoutMs: 7000 }));
     expect(result.timedOut).toBe(true);
-    expect(result.queues.map(({ queue, completed, lost }) => ({ queue, completed, lost }))).toEqual([
-      { queue: 'task_a', completed: 5, lost: 0 },
-      { queue: 'task_b', completed: 0, lost: 5 },
+    expect(result.outcome).toBe('timed-out');
+    expect(result.queues.map(({ queue, completed, pending, lost }) => ({ queue, completed, pending, lost }))).toEqual([
+      { queue: 'task_a', completed: 5, pending: 0, lost: 0 },
+      { queue: 'task_b', completed: 0, pending: 5, lost: 0 },
     ]);
+    expect(result.incomplete).toEqual({ reason: 'timeout-too-short', suggestedTimeoutMs: 31_000 });
+    expect(result.broker.heldAtEnd).toEqual({ task_a: 0, task_b: 5 });
     expect(clock.now() - start).toBeGreaterThanOrEqual(7000);
     expect(clock.now() - start).toBeLessThan(7100);
   });
@@ -115,21 +123,26 @@ describe('runLoadTest against an in-memory broker', () => {
     const { broker, deps } = setup({ confirmDelayMs: undefined, respond: () => [] });
     const run = runLoadTest(deps, plan({ queues: ['task_a'], tasksPerQueue: 12, maxUnconfirmed: 4 }));
     const publishedAfterEachBatch: number[] = [];
-    for (let batch = 0; batch < 3; batch++) {
-      await new Promise((resolve) => setImmediate(resolve));
-      publishedAfterEachBatch.push(broker.published.length);
-      broker.releaseConfirms();
+    // Each batch of confirms arrives 1 ms after the previous one (timers fire once all else is idle).
+    for (let batch = 1; batch <= 3; batch++) {
+      deps.clock.schedule(batch, () => {
+        publishedAfterEachBatch.push(broker.published.length);
+        broker.releaseConfirms();
+      });
     }
     const result = await run;
     expect(publishedAfterEachBatch).toEqual([4, 8, 12]);
     expect(broker.maxUnconfirmed).toBe(4);
-    expect(result.overall).toMatchObject({ sent: 12, confirmed: 12, completed: 0, lost: 12 });
+    expect(result.overall).toMatchObject({ sent: 12, confirmed: 12, completed: 0, pending: 12, lost: 0 });
   });
 
   it('arms one timer for the whole wait for results, not one per result', async () => {
     const { clock, deps } = setup();
     await runLoadTest(deps, plan({ tasksPerQueue: 200, timeoutMs: 10_000, settleMs: 100 }));
-    expect(clock.sleeps).toEqual([10_000, 100]);
+    // The run's end (publishing allowance of 2 ms a task + timeout), the settle time, then only
+    // the bounds on the calls made after the run (count, unsubscribe, delete).
+    expect(clock.sleeps.slice(0, 2)).toEqual([800 + 10_000, 100]);
+    expect(clock.sleeps.slice(2).every((ms) => ms === 5000)).toBe(true);
   });
 
   it('stops on abort while the window is full and no confirm comes', async () => {
@@ -139,7 +152,8 @@ describe('runLoadTest against an in-memory broker', () => {
     await new Promise((resolve) => setImmediate(resolve));
     expect(broker.published).toHaveLength(3);
     controller.abort();
-    await expect(run).rejects.toMatchObject({ code: 'ABORTED' });
+    const result = await run;
+    expect(result.outcome).toBe('interrupted');
     expect(broker.published).toHaveLength(3);
     expect(broker.calls).toContain('deleteResultsQueue qscale.results.r1');
   });
@@ -148,7 +162,9 @@ describe('runLoadTest against an in-memory broker', () => {
     const { deps } = setup({ confirmDelayMs: undefined });
     const result = await runLoadTest(deps, plan({ timeoutMs: 5000 }));
     expect(result.timedOut).toBe(true);
-    expect(result.overall).toMatchObject({ sent: 10, confirmed: 0, completed: 10 });
+    expect(result.overall).toMatchObject({ sent: 10, confirmed: 0, unconfirmed: 10, completed: 10, lost: 0 });
+    // Nothing pending: the run timed out on confirms alone.
+    expect(result.incomplete).toBeNull();
   });
 
   it("waits for 'drain' after the write buffer fills", async () => {
@@ -158,10 +174,20 @@ describe('runLoadTest against an in-memory broker', () => {
     expect(result.overall.completed).toBe(100);
   });
 
-  it('counts refused publishes and does not wait for them', async () => {
-    const { deps } = setup({ nack: (n) => n === 4 });
+  it('publishes a refused task again with the same id', async () => {
+    const { broker, deps } = setup({ nack: (n) => n === 4 });
     const result = await runLoadTest(deps, plan({ timeoutMs: 60_000 }));
-    expect(result.overall).toMatchObject({ sent: 10, confirmed: 9, rejected: 1, completed: 9, lost: 1 });
+    expect(result.overall).toMatchObject({ sent: 10, confirmed: 10, unconfirmed: 0, completed: 10, lost: 0, duplicates: 0 });
+    expect(broker.published).toHaveLength(11);
+    expect(broker.published[10].task.id).toBe(broker.published[4].task.id);
+    expect(result.broker.republished).toBe(1);
+  });
+
+  it('counts a task the broker refuses every time as unconfirmed, and does not wait for it', async () => {
+    const { broker, deps } = setup({ nack: (n) => broker.published[n].task.id === 'r1-0-2' });
+    const result = await runLoadTest(deps, plan({ timeoutMs: 60_000 }));
+    expect(broker.published.filter(({ task }) => task.id === 'r1-0-2')).toHaveLength(5);
+    expect(result.overall).toMatchObject({ sent: 10, confirmed: 9, unconfirmed: 1, completed: 9, pending: 0, lost: 0 });
     expect(result.timedOut).toBe(false);
   });
 
@@ -210,7 +236,8 @@ describe('runLoadTest against an in-memory broker', () => {
     const { broker, deps } = setup({ respond: () => [] });
     const run = runLoadTest({ ...deps, signal: controller.signal }, plan({ timeoutMs: 60_000 }));
     setImmediate(() => controller.abort());
-    await expect(run).rejects.toMatchObject({ code: 'ABORTED' });
+    const result = await run;
+    expect(result.outcome).toBe('interrupted');
     expect(broker.calls).toContain('deleteResultsQueue qscale.results.r1');
   });
 

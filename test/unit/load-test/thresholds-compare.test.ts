@@ -9,9 +9,12 @@ function totals(overrides: Partial<QueueTotals> & { p95?: number | null } = {}):
   return {
     sent: 100,
     confirmed: 100,
-    rejected: 0,
+    unconfirmed: 0,
+    recovered: 0,
     completed: 100,
     failed: 0,
+    failureReasons: {},
+    pending: 0,
     lost: 0,
     duplicates: 0,
     duplicatedTasks: 0,
@@ -33,8 +36,27 @@ function resultOf(runId: string, overall: QueueTotals): LoadTestResult {
     resultsQueue: `qscale.results.${runId}`,
     startedAt: '2026-01-01T00:00:00.000Z',
     finishedAt: '2026-01-01T00:00:01.000Z',
-    settings: { queues: ['task_a'], tasksPerQueue: 100, ratePerSecond: null, payloadSize: 0, taskMs: '100', failRate: 0, timeoutMs: 40_000, settleMs: 700, maxUnconfirmed: 1000 },
+    settings: {
+      queues: ['task_a'],
+      tasksPerQueue: 100,
+      ratePerSecond: null,
+      payloadSize: 0,
+      taskMs: '100',
+      failRate: 0,
+      crashRate: 0,
+      timeoutMs: 40_000,
+      settleMs: 700,
+      maxUnconfirmed: 1000,
+      brokerTimeoutMs: 60_000,
+      purged: false,
+    },
+    outcome: 'finished',
     timedOut: false,
+    interrupted: null,
+    backlog: [],
+    duplicatesStatus: 'final',
+    broker: { outages: 0, downMs: 0, publishBlockedMs: 0, republished: 0, heldAtEnd: { task_a: 0 }, unackedKnown: true },
+    incomplete: null,
     queues: [{ queue: 'task_a', ...overall }],
     overall,
     unexpectedResults: 0,
@@ -82,10 +104,30 @@ describe('compareResults', () => {
   });
 
   it('refuses documents that are not load-test results, naming the file', () => {
-    expect(() => asLoadTestResult({ schema: 'other/v9' }, 'a.json')).toThrow('a.json: not a qscale load-test result (schema "other/v9"; expected "qscale.load-test/v1")');
-    expect(() => asLoadTestResult([1, 2], 'b.json')).toThrow('b.json: not a qscale load-test result (no schema field; expected "qscale.load-test/v1")');
+    expect(() => asLoadTestResult({ schema: 'other/v9' }, 'a.json')).toThrow(
+      'a.json: not a qscale load-test result (schema "other/v9"; expected "qscale.load-test/v2" or "qscale.load-test/v1")',
+    );
+    expect(() => asLoadTestResult([1, 2], 'b.json')).toThrow('b.json: not a qscale load-test result (no schema field; expected "qscale.load-test/v2" or "qscale.load-test/v1")');
     const good = resultOf('x', totals());
     expect(asLoadTestResult(JSON.parse(JSON.stringify(good)), 'c.json')).toEqual(good);
+  });
+
+  it('validates the fields it reads, and names the first wrong one', () => {
+    const broken = JSON.parse(JSON.stringify(resultOf('x', totals())));
+    broken.overall.latencyMs.p95 = 'fast';
+    expect(() => asLoadTestResult(broken, 'a.json')).toThrow('a.json: field overall.latencyMs.p95: expected number, received string');
+    delete broken.queues;
+    expect(() => asLoadTestResult(broken, 'a.json')).toThrow('a.json: field overall.latencyMs.p95: expected number, received string');
+    const noQueues = JSON.parse(JSON.stringify(resultOf('x', totals())));
+    delete noQueues.queues;
+    expect(() => asLoadTestResult(noQueues, 'b.json')).toThrow('b.json: field queues: expected array, received undefined');
+  });
+
+  it('still reads v1 documents (rejected instead of unconfirmed, no pending)', () => {
+    const { unconfirmed: _u, recovered: _r, pending: _p, failureReasons: _f, ...v1Totals } = totals();
+    const v1 = { ...resultOf('old', totals()), schema: 'qscale.load-test/v1', overall: { ...v1Totals, rejected: 0 }, queues: [{ queue: 'task_a', ...v1Totals, rejected: 0 }] };
+    const read = asLoadTestResult(JSON.parse(JSON.stringify(v1)), 'v1.json');
+    expect(compareResults(read, resultOf('new', totals({ throughput: 200 }))).rows[0]).toMatchObject({ a: 100, b: 200, ratio: 2 });
   });
 });
 
