@@ -123,6 +123,9 @@ export function resolveAutoscalePolicy(input: ResolvePolicyInput): AutoscalePoli
     throw fail(modePath, 'target_backlog_per_worker', 'set either target_backlog_per_worker or scale_up_threshold/scale_down_threshold, not both');
   }
   if (modeBlock.scale_up_threshold !== undefined || modeBlock.scale_down_threshold !== undefined) {
+    if (modeBlock.drain_time !== undefined || modeBlock.service_rate !== undefined) {
+      throw fail(modePath, modeBlock.drain_time !== undefined ? 'drain_time' : 'service_rate', 'set either drain_time/service_rate (rate mode) or scale_up_threshold/scale_down_threshold, not both');
+    }
     if (modeBlock.scale_up_threshold === undefined) throw fail(modePath, 'scale_down_threshold', 'needs scale_up_threshold beside it');
     if (modeBlock.scale_down_threshold === undefined) throw fail(modePath, 'scale_up_threshold', 'needs scale_down_threshold beside it');
     if (modeBlock.scale_down_threshold >= modeBlock.scale_up_threshold) {

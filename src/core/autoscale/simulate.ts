@@ -84,8 +84,9 @@ export interface SimulationResult {
 
 /**
  * Replays an arrival-rate trace against a fluid model of the workers, deciding with the same
- * `decide` as the live autoscaler. Each step of one interval: the decision sees the backlog and
- * last step's rates; new workers start consuming `startupDelayMs` after the decision, removed ones
+ * `decide` as the live autoscaler. Each step of one interval: the decision sees the backlog (as
+ * ready) and the tasks in progress (as unacked, ack rate ÷ service rate of them) and last step's
+ * publish and ack rates, as the management API reports them; new workers start consuming `startupDelayMs` after the decision, removed ones
  * stop at once (they drain, so nothing is lost); then the step's arrivals join the backlog and the
  * consuming workers work it off at their service rate. Deterministic: no clock, no randomness.
  */

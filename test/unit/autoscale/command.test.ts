@@ -137,10 +137,12 @@ describe('qscale autoscale simulate', () => {
     });
     expect(result.code).toBe(0);
     expect(result.stdout).toContain('service rate 5/s per worker, start-up 2s, interval 2s, 1..5 replicas, latency target 10s');
-    expect(result.stdout).toContain('worker-seconds 16 · peak replicas 2 · peak backlog 20 · time over latency target 0s · scale-ups 1, scale-downs 0'); // 1,1,2,2,2 replicas × 2 s: the 30 s down cooldown keeps 2
+    // t=2: 10 waiting + 1 in progress (unacked) ask for 2; then 1,2,2,2,2 replicas × 2 s: the 30 s down cooldown keeps 2.
+    expect(result.stdout).toContain('worker-seconds 18 · peak replicas 2 · peak backlog 20 · time over latency target 0s · scale-ups 1, scale-downs 0');
     const csv = readFileSync(path.join(cwd, 'sim.csv'), 'utf8').trim().split('\n');
     expect(csv[0]).toBe('time_s,arrival_rate,replicas,active,backlog,latency_s,direction,rule');
-    expect(csv[3]).toBe('4,0,2,1,20,4.2,up,target-backlog');
+    expect(csv[2]).toBe('2,10,2,1,10,2.2,up,target-backlog');
+    expect(csv[3]).toBe('4,0,2,2,20,2.2,hold,cooldown');
     expect(csv).toHaveLength(6);
   });
 
@@ -182,7 +184,8 @@ describe('Prometheus endpoint', () => {
       expect(body).toContain('qscale_queue_consumers{service="worker-a",queue="task_a"} 1');
       expect(body).toContain('qscale_desired_replicas{service="worker-a"} 3');
       expect(body).toContain('qscale_current_replicas{service="worker-a"} 1');
-      expect(body).toContain('qscale_autoscale_decisions_total{service="worker-a",rule="target-backlog",direction="up"} 1');
+      // The built-in rate mode, before any service rate is measured: 30 waiting / 10 per worker.
+      expect(body).toContain('qscale_autoscale_decisions_total{service="worker-a",rule="rate",direction="up"} 1');
       expect(body).toContain('qscale_scale_events_total{service="worker-a",direction="up"} 1');
       expect((await fetch(`http://127.0.0.1:${server.port}/other`)).status).toBe(404);
       // Not on another interface: a connection to a non-loopback address of this host is refused.

@@ -54,9 +54,25 @@ describe('autoscale policy in test-config.yml', () => {
     expect(worker.autoscale?.backlog).toEqual({ kind: 'threshold', scaleUpThreshold: 100, scaleDownThreshold: 5, scaleUpStep: 3, scaleDownStep: 2 });
   });
 
-  it('defaults to 10 messages per worker without any block', () => {
+  it('defaults to rate mode without any block', () => {
     const [worker] = load('workers:\n  worker-a:\n    queue: task_a\n').workers;
-    expect(worker.autoscale).toMatchObject({ backlog: { kind: 'target-backlog', targetPerWorker: 10 }, scaleUpCooldownMs: 10_000, scaleDownCooldownMs: 30_000, stabilizationWindowMs: 60_000 });
+    expect(worker.autoscale).toMatchObject({
+      backlog: { kind: 'rate', drainTimeMs: 30_000, tolerance: 0.1, reversalWindowMs: 60_000 },
+      scaleUpCooldownMs: 10_000,
+      scaleDownCooldownMs: 30_000,
+      stabilizationWindowMs: 60_000,
+    });
+    expect(worker.autoscale?.backlog).not.toHaveProperty('serviceRate');
+  });
+
+  it('takes rate mode from the block naming drain_time or service_rate; tolerance and reversal_window from either', () => {
+    const [worker] = load(config('      target_backlog_per_worker: 20\n      tolerance: 0.2', '      drain_time: 1m\n      service_rate: 12.5\n      reversal_window: 2m')).workers;
+    expect(worker.autoscale?.backlog).toEqual({ kind: 'rate', drainTimeMs: 60_000, tolerance: 0.2, reversalWindowMs: 120_000, serviceRate: 12.5 });
+  });
+
+  it('keeps the HPA formula where a block names target_backlog_per_worker', () => {
+    const [worker] = load(config('      target_backlog_per_worker: 20', '      enabled: true')).workers;
+    expect(worker.autoscale?.backlog).toEqual({ kind: 'target-backlog', targetPerWorker: 20 });
   });
 
   it.each([
@@ -64,6 +80,21 @@ describe('autoscale policy in test-config.yml', () => {
       'both modes in one block',
       config('      enabled: true', '      target_backlog_per_worker: 5\n      scale_up_threshold: 50\n      scale_down_threshold: 5'),
       'test-config.yml: workers.worker-a.autoscale.target_backlog_per_worker: set either target_backlog_per_worker or scale_up_threshold/scale_down_threshold, not both (line 11)',
+    ],
+    [
+      'the HPA formula and rate mode in one block',
+      config('      enabled: true', '      target_backlog_per_worker: 5\n      drain_time: 20s'),
+      'test-config.yml: workers.worker-a.autoscale.target_backlog_per_worker: set either target_backlog_per_worker or drain_time/service_rate (rate mode), not both (line 11)',
+    ],
+    [
+      'thresholds and rate mode in one block',
+      config('      service_rate: 8\n      scale_up_threshold: 50\n      scale_down_threshold: 5', '      enabled: true'),
+      'test-config.yml: system.scaling.autoscale.service_rate: set either drain_time/service_rate (rate mode) or scale_up_threshold/scale_down_threshold, not both (line 4)',
+    ],
+    [
+      'a tolerance above 1',
+      config('      enabled: true', '      tolerance: 1.5'),
+      'test-config.yml: workers.worker-a.autoscale.tolerance: Too big: expected number to be <=1 (line 11)',
     ],
     [
       'a threshold without its pair',

@@ -123,6 +123,20 @@ describe('decide', () => {
       reason: 'backlog 45 (ready 20 + unacked 25) / target 10 per worker → 5',
       cooldownRemainingMs: { up: 0, down: 0 },
       inputs: { backlog: 45, ready: 20, unacked: 25, consumers: 2, publishRate: 12, ackRate: 4, cpuPercent: undefined, metricsAgeMs: 0 },
+      // Every mode learns the rates (messages wait, so both consumers were busy: 4/s ÷ 2).
+      rates: {
+        at: NOW,
+        backlog: 45,
+        ready: 20,
+        consumers: 2,
+        ackRate: 4,
+        busyWorkers: 2,
+        arrivalSource: 'publish-rate',
+        arrivalLast: 12,
+        arrivalSlow: 12,
+        arrivalFast: 12,
+        recentArrivals: [{ at: NOW, rate: 12 }],
+      },
     });
   });
 

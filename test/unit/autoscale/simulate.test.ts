@@ -21,39 +21,51 @@ const base = { policy, trace, serviceRatePerWorker: 5, startupDelayMs: 2_000, in
 
 describe('simulate', () => {
   it('replays a small trace step by step, as worked out by hand', () => {
-    // t=0: backlog 0 → ceil(0/10)=0, min 1: hold. 20 arrive, 1 worker does 10 → 10 left. Latency 1/5 = 0.2 s.
-    // t=2: backlog 10 → 1: hold. 20 arrive, 10 done → 20. Latency 10/5 + 0.2 = 2.2 s.
-    // t=4: backlog 20 → 2: up; the new worker starts at t=6. Latency 20/5 + 0.2 = 4.2 s > 3 s. Nothing arrives, 10 done → 10.
-    // t=6: backlog 10 → 1: down (window 0); the new worker goes before it did anything. 10 done → 0. Latency 2.2 s.
-    // t=8: backlog 0: hold at min.
+    // The broker sees the waiting tasks as ready and the ones in progress (ack rate ÷ 5/s) as unacked.
+    // t=0: nothing yet → ceil(0/10)=0, min 1: hold. 20 arrive, 1 worker does 10 → 10 wait. Latency 1/5 = 0.2 s.
+    // t=2: 10 ready + 1 unacked → 2: up; the new worker consumes from t=4. Latency 10/5 + 0.2 = 2.2 s. 20 arrive, 10 done → 20.
+    // t=4: 20 + 1 → 3: up (no cooldown); it consumes from t=6. Latency 20/10 + 0.2 = 2.2 s. Nothing arrives, 2 workers do 20 → 0.
+    // t=6: 0 ready + 2 unacked (10/s ÷ 5) → 1: down (window 0); the last two go. Latency 0.2 s.
+    // t=8: nothing: hold at min.
     const result = simulate(base);
     expect(result.steps).toEqual([
       { timeS: 0, arrivalRate: 10, replicas: 1, active: 1, backlog: 0, latencyS: 0.2, direction: 'hold', rule: 'min-replicas' },
-      { timeS: 2, arrivalRate: 10, replicas: 1, active: 1, backlog: 10, latencyS: 2.2, direction: 'hold', rule: 'target-backlog' },
-      { timeS: 4, arrivalRate: 0, replicas: 2, active: 1, backlog: 20, latencyS: 4.2, direction: 'up', rule: 'target-backlog' },
-      { timeS: 6, arrivalRate: 0, replicas: 1, active: 1, backlog: 10, latencyS: 2.2, direction: 'down', rule: 'target-backlog' },
+      { timeS: 2, arrivalRate: 10, replicas: 2, active: 1, backlog: 10, latencyS: 2.2, direction: 'up', rule: 'target-backlog' },
+      { timeS: 4, arrivalRate: 0, replicas: 3, active: 2, backlog: 20, latencyS: 2.2, direction: 'up', rule: 'target-backlog' },
+      { timeS: 6, arrivalRate: 0, replicas: 1, active: 1, backlog: 0, latencyS: 0.2, direction: 'down', rule: 'target-backlog' },
       { timeS: 8, arrivalRate: 0, replicas: 1, active: 1, backlog: 0, latencyS: 0.2, direction: 'hold', rule: 'min-replicas' },
     ]);
-    // Worker-seconds: 1+1+2+1+1 replicas × 2 s = 12. Over the latency target: the step at t=4, 2 s.
+    // Worker-seconds: (1+2+3+1+1) × 2 s = 16. The minimum need: ⌈10/5⌉ = 2 for 4 s, then min 1 for 6 s = 14.
+    // Three scale events in 10 s = 1080 an hour; the down at t=6 reverses the up at t=4.
     expect(result.totals).toEqual({
       durationS: 10,
       arrived: 40,
       processed: 40,
       finalBacklog: 0,
       peakBacklog: 20,
-      peakReplicas: 2,
-      workerSeconds: 12,
-      timeOverLatencyTargetS: 2,
-      scaleUps: 1,
+      peakReplicas: 3,
+      workerSeconds: 16,
+      timeOverLatencyTargetS: 0,
+      scaleUps: 2,
       scaleDowns: 1,
+      scaleEventsPerHour: 1080,
+      reversalsWithin60s: 1,
+      peakNeed: 2,
+      minimumNeedWorkerSeconds: 14,
+      workerSecondsRatio: 1.143,
     });
   });
 
   it('lets a worker that starts within a step work the rest of it', () => {
-    // Start-up 1 s: the worker added at t=4 works [5, 6): 5 more tasks, so 5 are left at t=6 (latency 5/5 + 0.2).
+    // Start-up 1 s: the worker added at t=2 works [3, 4): 5 more tasks, so 15 wait at t=4 (latency 15/10 + 0.2).
     const result = simulate({ ...base, startupDelayMs: 1_000 });
-    expect(result.steps[3]).toEqual({ timeS: 6, arrivalRate: 0, replicas: 1, active: 1, backlog: 5, latencyS: 1.2, direction: 'down', rule: 'target-backlog' });
+    expect(result.steps[2]).toMatchObject({ timeS: 4, replicas: 2, active: 2, backlog: 15, latencyS: 1.7 });
     expect(result.totals.processed).toBe(40);
+  });
+
+  it('counts time over the latency target', () => {
+    // Target 2 s: the steps at t=2 and t=4 (2.2 s each) are over it.
+    expect(simulate({ ...base, latencyTargetMs: 2_000 }).totals.timeOverLatencyTargetS).toBe(4);
   });
 
   it('counts no worker consuming a backlog as over the target, with no latency', () => {
