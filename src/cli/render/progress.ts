@@ -53,24 +53,33 @@ export function progressRenderer(out: Output, mode: ProgressMode): EventSink {
   };
 }
 
-/** What a change that stopped part-way did and did not do, per service, and the resulting counts. */
+/** What a change that stopped part-way did and did not do, per service and container, and the resulting counts. */
 export function renderIncompleteChange(out: Output, outcomes: ScaleOutcome[]): string {
   const { color } = out;
-  const names = (records: Array<{ target: string }>) => records.map((record) => record.target).join(', ');
-  const byKind = (records: Array<{ kind: string; target: string }>, words: Record<string, string>) =>
-    Object.entries(words)
-      .map(([kind, word]) => [word, records.filter((record) => record.kind === kind)] as const)
-      .filter(([, matching]) => matching.length > 0)
-      .map(([word, matching]) => `${word} ${names(matching)}`)
-      .join('; ');
   const lines: string[] = [];
   for (const outcome of outcomes) {
     const wanted = outcome.desired === undefined ? '' : `, asked ${outcome.desired}`;
     const status = outcome.complete === false ? color.yellow('stopped part-way') : color.green('done');
     lines.push(`${color.bold(outcome.service)}: ${status}: ${outcome.after} running (was ${outcome.before}${wanted})`);
-    if (outcome.operations.length > 0) lines.push(`  changed:   ${byKind(outcome.operations, { create: 'created', start: 'started', stop: 'stopped', remove: 'removed' })}`);
-    if (outcome.notDone?.length) lines.push(`  unchanged: not ${byKind(outcome.notDone, { create: 'created', start: 'started', stop: 'stopped', remove: 'removed' }).replaceAll('; ', '; not ')}`);
-    for (const left of outcome.left ?? []) lines.push(color.yellow(`  left:      ${left.target} (${left.state})`));
+    // Each container once, by what happened to it in the end.
+    const effects = new Map<string, string>();
+    const kindsOf = new Map<string, Set<string>>();
+    for (const operation of outcome.operations) kindsOf.set(operation.target, (kindsOf.get(operation.target) ?? new Set()).add(operation.kind));
+    for (const [target, kinds] of kindsOf) {
+      effects.set(
+        target,
+        kinds.has('start') ? 'started' : kinds.has('stop') ? (kinds.has('remove') ? 'stopped and removed' : 'stopped, not removed') : kinds.has('create') ? (kinds.has('remove') ? 'created and removed again' : 'created, not started') : 'removed',
+      );
+    }
+    for (const operation of outcome.notDone ?? []) if (!effects.has(operation.target)) effects.set(operation.target, 'unchanged');
+    for (const left of outcome.left ?? []) effects.set(left.target, `left ${left.state}`);
+    const byEffect = new Map<string, string[]>();
+    for (const [target, effect] of [...effects].sort(([a], [b]) => a.localeCompare(b, undefined, { numeric: true }))) byEffect.set(effect, [...(byEffect.get(effect) ?? []), target]);
+    for (const [effect, targets] of byEffect) {
+      const text = `  ${effect}: ${targets.join(', ')}`;
+      lines.push(effect.startsWith('left') || effect.endsWith('not removed') || effect.endsWith('not started') ? color.yellow(text) : text);
+    }
+    if (outcome.error) lines.push(color.red(`  ${outcome.error}`));
   }
   return lines.join('\n');
 }

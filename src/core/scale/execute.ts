@@ -122,6 +122,10 @@ export async function executePlan(engine: ContainerEngine, plan: ScalePlan, opti
       const step = await run(chain.number, operation, createdId);
       if (!step.ok) {
         result.skipped.push(...operations.slice(index + 1));
+        // A container this run created and could not start is removed again: it would never run.
+        if (operation.kind === 'start' && previous?.kind === 'create' && createdId && !abandoned() && result.failures.some((failure) => failure.operation === operation)) {
+          await run(chain.number, { kind: 'remove', containerName: operation.containerName, number: chain.number, containerId: createdId, force: true, cause: 'its start failed: undo the create' }, createdId);
+        }
         return;
       }
       createdId = step.createdId;

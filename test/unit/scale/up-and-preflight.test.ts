@@ -114,7 +114,8 @@ describe('all or nothing', () => {
     ]);
     expect(parsed.services[1].error).toBe('worker-b: start demo-worker-b-2 failed: no space left on device');
     expect(result.stderr).toContain('worker-b: stopped part-way: 1 running (was 0, asked 2)');
-    expect(result.stderr).toContain('  unchanged: not started demo-worker-b-2');
+    expect(result.stderr).toContain('  created and removed again: demo-worker-b-2');
+    expect(setup.engine.names()).toEqual(['demo-worker-a-1', 'demo-worker-a-2', 'demo-worker-b-1']);
   });
 
   it('refuses a network_mode network that does not exist', async () => {
