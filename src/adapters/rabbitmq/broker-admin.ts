@@ -5,20 +5,35 @@ import { maskUrlPasswords } from '../../core/secrets.js';
 
 /**
  * Reads queue statistics: through the management API when a URL for it is configured (it knows
- * unacked counts), otherwise by passive declares over AMQP (ready and consumers only).
+ * unacked counts) with ready and consumer counts from AMQP, which are current (the API's lag by
+ * its statistics interval); otherwise by passive declares over AMQP alone (ready and consumers).
+ * What one side could not tell is said in `notes`; with `liveCounts` (the autoscaler) AMQP is
+ * required. A vhost the broker lacks, refused credentials or no broker at all are errors naming
+ * the broker.
  */
 export async function openBrokerAdmin(url: string, managementUrl?: string, options: { liveCounts?: boolean } = {}): Promise<BrokerAdmin> {
   const endpoint = maskUrlPasswords(url);
+  const notes: string[] = [];
   if (managementUrl) {
     const management = new ManagementApiAdmin(endpoint, url, managementUrl);
-    // Without the management plugin, fall back to what AMQP itself can tell.
-    if (await management.answers()) {
-      if (!options.liveCounts) return management;
-      return new LiveCountsAdmin(management, new AmqpAdmin(endpoint, await connectAmqp(url)));
+    const answer = await management.answers();
+    if (answer === 'ok') {
+      await management.checkVhost();
+      let connection: amqp.ChannelModel;
+      try {
+        connection = await connectAmqp(url);
+      } catch (error) {
+        if (options.liveCounts) throw error;
+        management.notes = [`figures from the management API alone (up to 5 s old): ${(error as Error).message}`];
+        return management;
+      }
+      return new LiveCountsAdmin(management, new AmqpAdmin(endpoint, connection));
     }
+    // Without the management plugin, fall back to what AMQP itself can tell.
+    notes.push(`no unacked counts or rates: ${answer}`);
   }
   const connection = await connectAmqp(url);
-  return new AmqpAdmin(endpoint, connection);
+  return new AmqpAdmin(endpoint, connection, notes);
 }
 
 export async function connectAmqp(url: string): Promise<amqp.ChannelModel> {
@@ -31,18 +46,45 @@ export async function connectAmqp(url: string): Promise<amqp.ChannelModel> {
   }
 }
 
+/** A failed AMQP connection as one line naming the broker: refused credentials, a missing vhost, or no broker there. */
 export function brokerUnreachable(url: string, error: unknown): QscaleError {
-  const reason = (error as NodeJS.ErrnoException).code ?? (error as Error).message ?? String(error);
-  return new QscaleError('BROKER_UNREACHABLE', `cannot reach the broker at ${maskUrlPasswords(url)} (${maskUrlPasswords(String(reason))})`, {
+  const endpoint = maskUrlPasswords(url);
+  const message = (error as Error)?.message ?? String(error);
+  const { user, vhost } = amqpIdentity(url);
+  if (/ACCESS[-_]REFUSED/.test(message)) {
+    return new QscaleError('BROKER_FAILED', `the broker at ${endpoint} refused the credentials of user "${user}" (ACCESS_REFUSED)`, {
+      hint: 'check the user and password in broker.url (or QSCALE_BROKER_URL)',
+      cause: error,
+    });
+  }
+  // amqplib reports the broker's refusal to open a vhost only as this; the broker's reason is "vhost not found" or "access refused".
+  if (/Expected ConnectionOpenOk/.test(message) || /NOT_ALLOWED/.test(message)) {
+    return new QscaleError('BROKER_FAILED', `the broker at ${endpoint} would not open vhost "${vhost}": it does not exist, or user "${user}" may not use it`, {
+      hint: `create it (rabbitmqctl add_vhost ${vhost}) or fix the vhost at the end of broker.url`,
+      cause: error,
+    });
+  }
+  const reason = (error as NodeJS.ErrnoException).code ?? message;
+  return new QscaleError('BROKER_UNREACHABLE', `cannot reach the broker at ${endpoint} (${maskUrlPasswords(String(reason))})`, {
     hint: 'start it with `make setup`, or set broker.url in the config (or QSCALE_BROKER_URL)',
     cause: error,
   });
+}
+
+function amqpIdentity(url: string): { user: string; vhost: string } {
+  try {
+    const parsed = new URL(url);
+    return { user: decodeURIComponent(parsed.username || 'guest'), vhost: decodeURIComponent(parsed.pathname.replace(/^\//, '')) || '/' };
+  } catch {
+    return { user: 'guest', vhost: '/' };
+  }
 }
 
 class AmqpAdmin implements BrokerAdmin {
   constructor(
     readonly endpoint: string,
     private readonly connection: amqp.ChannelModel,
+    readonly notes: readonly string[] = [],
   ) {}
 
   async queueStats(queues: string[]): Promise<Map<string, QueueStats | undefined>> {
@@ -74,6 +116,7 @@ class AmqpAdmin implements BrokerAdmin {
  */
 class LiveCountsAdmin implements BrokerAdmin {
   readonly endpoint: string;
+  readonly notes: readonly string[] = [];
 
   constructor(
     private readonly management: ManagementApiAdmin,
@@ -99,9 +142,11 @@ class LiveCountsAdmin implements BrokerAdmin {
 }
 
 class ManagementApiAdmin implements BrokerAdmin {
+  notes: readonly string[] = [];
   private readonly vhost: string;
   private readonly authorization: string;
   private readonly baseUrl: string;
+  private readonly user: string;
 
   constructor(
     readonly endpoint: string,
@@ -111,20 +156,34 @@ class ManagementApiAdmin implements BrokerAdmin {
     const parsedAmqp = new URL(amqpUrl);
     const parsed = new URL(managementUrl);
     this.vhost = decodeURIComponent(parsedAmqp.pathname.replace(/^\//, '')) || '/';
-    const user = decodeURIComponent(parsed.username || parsedAmqp.username || 'guest');
+    this.user = decodeURIComponent(parsed.username || parsedAmqp.username || 'guest');
     const password = decodeURIComponent(parsed.password || parsedAmqp.password || 'guest');
-    this.authorization = `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
+    this.authorization = `Basic ${Buffer.from(`${this.user}:${password}`).toString('base64')}`;
     parsed.username = '';
     parsed.password = '';
     this.baseUrl = parsed.toString().replace(/\/$/, '');
   }
 
-  async answers(): Promise<boolean> {
+  /** 'ok', or why the API cannot be used (one phrase naming it). */
+  async answers(): Promise<'ok' | string> {
     try {
       const response = await fetch(`${this.baseUrl}/api/overview`, { headers: { authorization: this.authorization }, signal: AbortSignal.timeout(2000) });
-      return response.ok;
-    } catch {
-      return false;
+      if (response.ok) return 'ok';
+      if (response.status === 401) return `the management API at ${this.baseUrl} refused the credentials of user "${this.user}" (401)`;
+      return `the management API at ${this.baseUrl} answered ${response.status}`;
+    } catch (error) {
+      const cause = (error as { cause?: NodeJS.ErrnoException }).cause;
+      return `the management API at ${this.baseUrl} did not answer (${cause?.code ?? (error as Error).message})`;
+    }
+  }
+
+  /** The API answers 404 for every queue of a vhost that does not exist: say which it is instead. */
+  async checkVhost(): Promise<void> {
+    const response = await fetch(`${this.baseUrl}/api/vhosts/${encodeURIComponent(this.vhost)}`, { headers: { authorization: this.authorization }, signal: AbortSignal.timeout(5000) }).catch(() => undefined);
+    if (response?.status === 404) {
+      throw new QscaleError('BROKER_FAILED', `the broker at ${this.endpoint} has no vhost "${this.vhost}"`, {
+        hint: `create it (rabbitmqctl add_vhost ${this.vhost}) or fix the vhost at the end of broker.url`,
+      });
     }
   }
 

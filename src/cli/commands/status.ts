@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { collectStatus, type FleetStatus } from '../../core/fleet/collect-status.js';
+import { QscaleError } from '../../core/errors.js';
 import { EngineOutage } from '../../core/logs/engine-outage.js';
 import { maskUrlPasswords } from '../../core/secrets.js';
 import { untilInterruptedOrClosed } from '../output.js';
@@ -23,8 +24,14 @@ export function statusCommand(runtime: Runtime): Command {
       const collect = () => collectStatus(backend, () => deps.openBroker(config.broker.url, config.broker.managementUrl), maskUrlPasswords(config.broker.url));
       if (!options.watch) {
         const status = await collect();
-        if (options.json) context.out.json(status);
-        else context.out.line(renderStatus(context.out, status));
+        if (!options.json) {
+          context.out.line(renderStatus(context.out, status));
+          return;
+        }
+        context.out.json(status);
+        for (const warning of status.warnings) context.out.warn(warning);
+        // Scripts must not mistake "nothing from the broker" for empty queues.
+        if (!status.broker.reachable) throw new QscaleError('BROKER_UNREACHABLE', `nothing could be read from the broker: ${status.broker.error ?? status.broker.endpoint}`);
         return;
       }
       const intervalMs = typeof options.watch === 'string' ? parseIntervalMs(options.watch, '--watch') : 2000;

@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { queueMismatches } from '../../core/config/qscale-config.js';
 import { autoscaleFleet } from './autoscale.js';
 import { parseSeconds } from '../parse.js';
 import { addChangeOptions, contextOf, progressFor, runChange, type ChangeOptions, type Runtime } from '../runtime.js';
@@ -9,6 +10,7 @@ export function upCommand(runtime: Runtime): Command {
     .option('--reset', 'restore every service to its initial_replicas, even one scaled by hand');
   return addChangeOptions(command).action(async (options: ChangeOptions & { reset?: boolean }, self: Command) => {
     const context = contextOf(runtime, self);
+    for (const mismatch of queueMismatches(context.config)) context.out.warn(mismatch.message);
     const backend = await context.backend(progressFor(context, options));
     const stopTimeoutSeconds = parseSeconds(options.timeout, '--timeout');
     await runChange(context, options, () => backend.up({ reset: options.reset, dryRun: options.dryRun, stopTimeoutSeconds }));

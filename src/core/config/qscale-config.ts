@@ -15,6 +15,8 @@ const workerSchema = z.strictObject({
   min_replicas: replicas.default(0),
   max_replicas: replicas.optional(),
   initial_replicas: replicas.optional(),
+  /** The RabbitMQ type of the task queue; the worker declares it from its QUEUE_TYPE environment. */
+  queue_type: z.enum(['classic', 'quorum']).default('classic'),
   autoscale: autoscaleSchema.optional(),
 });
 
@@ -66,6 +68,8 @@ export interface WorkerService {
   minReplicas: number;
   maxReplicas: number;
   initialReplicas: number;
+  /** The type of its task queue (queue_type, default classic): what its workers' QUEUE_TYPE should say. loadConfig always sets it. */
+  queueType?: QueueType;
   definition: ServiceDefinition;
   /** How `qscale autoscale` scales it: built-in defaults, then system.scaling.autoscale, then its own block. loadConfig always sets it. */
   autoscale?: AutoscalePolicy;
@@ -93,6 +97,8 @@ export interface QscaleConfig {
 }
 
 export type BackendSetting = 'compose' | 'swarm' | 'auto';
+
+export type QueueType = 'classic' | 'quorum';
 
 export interface LoadConfigOptions {
   configFile?: string;
@@ -126,12 +132,16 @@ export function loadConfig(options: LoadConfigOptions = {}): QscaleConfig {
     if (maxReplicas > maxPerQueue) {
       throw configError(locate(source, at('max_replicas'), `${maxReplicas} exceeds system.scaling.max_workers_per_queue (${maxPerQueue})`));
     }
+    // Messages name what the user wrote, and say so when a value is a default.
+    const maxText = worker.max_replicas === undefined ? `max_replicas, which defaults to system.scaling.max_workers_per_queue = ${maxReplicas}` : `max_replicas ${maxReplicas}`;
     if (worker.min_replicas > maxReplicas) {
-      throw configError(locate(source, at('min_replicas'), `${worker.min_replicas} is greater than max_replicas (${maxReplicas})`));
+      throw configError(locate(source, at('min_replicas'), `${worker.min_replicas} is above ${maxText}`));
     }
-    const initialReplicas = worker.initial_replicas ?? Math.max(worker.min_replicas, 1);
+    const initialReplicas = worker.initial_replicas ?? definition.replicas ?? Math.max(worker.min_replicas, 1);
     if (initialReplicas < worker.min_replicas || initialReplicas > maxReplicas) {
-      throw configError(locate(source, at('initial_replicas'), `${initialReplicas} is outside min_replicas..max_replicas (${worker.min_replicas}..${maxReplicas})`));
+      const composeName = path.relative(cwd, compose.file) || compose.file;
+      const [key, message] = initialReplicasConflict(worker, initialReplicas, maxReplicas, maxText, composeName, definition.replicas);
+      throw configError(locate(source, at(key), message), worker.initial_replicas === undefined ? `set initial_replicas: ${Math.min(Math.max(initialReplicas, worker.min_replicas), maxReplicas)}` : undefined);
     }
     const autoscale = resolveAutoscalePolicy({
       source,
@@ -142,7 +152,7 @@ export function loadConfig(options: LoadConfigOptions = {}): QscaleConfig {
       maxReplicas,
       hasManagementApi: raw.broker.management_url !== undefined,
     });
-    return { name, queue: worker.queue, minReplicas: worker.min_replicas, maxReplicas, initialReplicas, definition, autoscale };
+    return { name, queue: worker.queue, minReplicas: worker.min_replicas, maxReplicas, initialReplicas, queueType: worker.queue_type, definition, autoscale };
   });
 
   const name = resolveProjectName(options.projectName, env.COMPOSE_PROJECT_NAME || compose.dotEnv.COMPOSE_PROJECT_NAME, raw.project.name, compose);
@@ -162,6 +172,75 @@ export function loadConfig(options: LoadConfigOptions = {}): QscaleConfig {
       timeout: raw.load_test.timeout,
     },
   };
+}
+
+/**
+ * Where an initial count outside min..max is blamed, and how: on initial_replicas when the user
+ * wrote it; otherwise on the limit it crosses, saying where the count came from (the compose
+ * file's deploy.replicas or scale:, or the built-in default).
+ */
+function initialReplicasConflict(
+  worker: { min_replicas: number; max_replicas?: number; initial_replicas?: number },
+  initial: number,
+  max: number,
+  maxText: string,
+  composeFile: string,
+  composeReplicas: number | undefined,
+): [key: string | undefined, message: string] {
+  const min = worker.min_replicas;
+  if (worker.initial_replicas !== undefined) {
+    return ['initial_replicas', `${initial} is outside min_replicas..max_replicas (${min}..${max})${worker.max_replicas === undefined ? `; ${maxText}` : ''}`];
+  }
+  const origin = composeReplicas !== undefined ? `initial_replicas is not set and comes from the service's deploy.replicas/scale in ${composeFile} = ${initial}` : `initial_replicas defaults to max(min_replicas, 1) = ${initial}`;
+  if (initial < min) return ['min_replicas', `${origin}, below min_replicas ${min}`];
+  return [worker.max_replicas === undefined ? undefined : 'max_replicas', `${origin}, above ${maxText}`];
+}
+
+/** A worker whose config and compose service disagree about the queue it reads. */
+export interface QueueMismatch {
+  service: string;
+  key: 'queue' | 'queue_type';
+  /** The config's value. */
+  configured: string;
+  /** The compose service's environment value; undefined when it sets none (the worker's default applies). */
+  environment?: string;
+  message: string;
+}
+
+/**
+ * Workers whose compose service's environment disagrees with the config: a QUEUE other than the
+ * config's `queue` (status and load tests would watch a queue none of its workers reads), or a
+ * QUEUE_TYPE other than `queue_type` (the worker declares the other type).
+ */
+export function queueMismatches(config: Pick<QscaleConfig, 'configFile' | 'compose' | 'workers'>): QueueMismatch[] {
+  const composeFile = path.basename(config.compose.file);
+  const mismatches: QueueMismatch[] = [];
+  for (const worker of config.workers) {
+    const environment = worker.definition.environment;
+    const queue = environment.QUEUE;
+    if (queue !== undefined && queue !== worker.queue) {
+      mismatches.push({
+        service: worker.name,
+        key: 'queue',
+        configured: worker.queue,
+        environment: queue,
+        message: `${worker.name}: ${config.configFile} says queue ${worker.queue}, but its service in ${composeFile} sets QUEUE=${queue}: its workers read ${queue}, so status and load tests watch a queue none of them reads`,
+      });
+    }
+    const queueType = (environment.QUEUE_TYPE ?? 'classic').toLowerCase();
+    const configured = worker.queueType ?? 'classic';
+    if (queueType !== configured) {
+      const set = environment.QUEUE_TYPE === undefined ? 'sets no QUEUE_TYPE (the worker then declares a classic queue)' : `sets QUEUE_TYPE=${environment.QUEUE_TYPE}`;
+      mismatches.push({
+        service: worker.name,
+        key: 'queue_type',
+        configured,
+        environment: environment.QUEUE_TYPE,
+        message: `${worker.name}: ${config.configFile} says queue_type ${configured}, but its service in ${composeFile} ${set}`,
+      });
+    }
+  }
+  return mismatches;
 }
 
 const PROJECT_NAME = /^[a-z0-9][a-z0-9_-]*$/;

@@ -15,6 +15,8 @@ export interface QueueStats {
 export interface BrokerAdmin {
   /** The broker URL with its password masked, for messages. */
   readonly endpoint: string;
+  /** What the figures lack, one line each ("from the management API alone: AMQP at … unreachable"); absent when nothing. */
+  readonly notes?: readonly string[];
   /** Statistics per queue; undefined for a queue that does not exist. */
   queueStats(queues: string[]): Promise<Map<string, QueueStats | undefined>>;
   close(): Promise<void>;

@@ -146,13 +146,16 @@ describe('qscale ps and status', () => {
     const broker = new FakeBrokerAdmin(new Map([
         ['task_a', { queue: 'task_a', ready: 7, unacked: 3, consumers: 2 }],
         ['task_a.dlq', { queue: 'task_a.dlq', ready: 4, unacked: 0, consumers: 0 }],
+        ['task_a.quarantine', { queue: 'task_a.quarantine', ready: 2, unacked: 1, consumers: 2 }],
       ]));
     const status = JSON.parse((await runCli(['status', '--json'], { ...setup, openBroker: async () => broker })).stdout);
     expect(status.services).toEqual([
-      { service: 'worker-a', queue: 'task_a', running: 2, desired: 2, min: 1, max: 5, healthy: 0, unhealthy: 0, broker: { queue: 'task_a', ready: 7, unacked: 3, consumers: 2 }, deadLettered: 4 },
-      { service: 'worker-b', queue: 'task_b', running: 0, desired: 0, min: 0, max: 3, healthy: 0, unhealthy: 0, broker: null, deadLettered: null },
+      // The quarantine queue holds the service's tasks too: counted with the task queue.
+      { service: 'worker-a', queue: 'task_a', running: 2, desired: 2, min: 1, max: 5, healthy: 0, unhealthy: 0, broker: { queue: 'task_a', ready: 9, unacked: 4, consumers: 2 }, quarantined: 2, deadLettered: 4 },
+      { service: 'worker-b', queue: 'task_b', running: 0, desired: 0, min: 0, max: 3, healthy: 0, unhealthy: 0, broker: null, quarantined: null, deadLettered: null },
     ]);
-    expect(status.broker).toEqual({ endpoint: 'amqp://guest:***@127.0.0.1:5672', reachable: true });
+    expect(status.broker).toEqual({ endpoint: 'amqp://guest:***@127.0.0.1:5672', reachable: true, notes: [] });
+    expect(status.warnings).toEqual([]);
   });
 
   it('status still shows Docker when the broker is unreachable, and never prints the password', async () => {
@@ -164,9 +167,12 @@ describe('qscale ps and status', () => {
     const table = await runCli(['status'], { ...setup, openBroker });
     expect(table.code).toBe(0);
     expect(table.stdout).toMatch(/worker-a +task_a +1\/1 +1\.\.5 +- +n\/a +n\/a +n\/a +-/);
-    expect(table.stdout).toContain('broker unreachable: cannot reach the broker at amqp://admin:***@127.0.0.1:5999 (ECONNREFUSED)');
+    expect(table.stdout.split('\n').filter((line) => line.startsWith('broker'))).toEqual(['broker: cannot reach the broker at amqp://admin:***@127.0.0.1:5999 (ECONNREFUSED)']);
     const json = await runCli(['status', '--json'], { ...setup, openBroker });
     expect(json.stdout).not.toContain('s3cret');
     expect(JSON.parse(json.stdout).broker).toMatchObject({ reachable: false, endpoint: 'amqp://admin:***@127.0.0.1:5999' });
+    // Nothing from the broker: a script must not read the JSON as empty queues.
+    expect(json.code).toBe(1);
+    expect(json.stderr).toBe('error: nothing could be read from the broker: cannot reach the broker at amqp://admin:***@127.0.0.1:5999 (ECONNREFUSED)\n');
   });
 });

@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadConfig } from '../../../src/core/config/qscale-config.js';
+import { loadConfig, queueMismatches } from '../../../src/core/config/qscale-config.js';
 import { QscaleError } from '../../../src/core/errors.js';
 import { SIMPLE_COMPOSE, SIMPLE_CONFIG, writeProject } from '../../support/fixtures.js';
 
@@ -46,7 +46,7 @@ describe('loadConfig', () => {
 
   it('refuses min above max', () => {
     const error = errorOf(() => load(SIMPLE_CONFIG.replace('min_replicas: 1', 'min_replicas: 6')));
-    expect(error.message).toBe('test-config.yml: workers.worker-a.min_replicas: 6 is greater than max_replicas (5) (line 6)');
+    expect(error.message).toBe('test-config.yml: workers.worker-a.min_replicas: 6 is above max_replicas 5 (line 6)');
   });
 
   it('refuses initial replicas outside the limits', () => {
@@ -186,5 +186,76 @@ services:
   it('refuses a service with neither image nor build', () => {
     const error = errorOf(() => load(SIMPLE_CONFIG, SIMPLE_COMPOSE.replace('    image: demo/worker:1\n    network_mode: host\n    environment', '    network_mode: host\n    environment')));
     expect(error.message).toBe('docker-compose.yml: services.worker-a: has neither image nor build (line 2)');
+  });
+});
+
+/** Messages blame what the user wrote, and say so when a value is a default. */
+describe('replica limits that conflict', () => {
+  const worker = (lines: string) => `project:\n  name: demo\nworkers:\n  worker-a:\n    queue: task_a\n${lines}`;
+
+  it('max_replicas: 0 blames max_replicas and says initial_replicas is a default, not an initial_replicas nobody wrote', () => {
+    const error = errorOf(() => load(worker('    max_replicas: 0\n')));
+    expect(error.message).toBe('test-config.yml: workers.worker-a.max_replicas: initial_replicas defaults to max(min_replicas, 1) = 1, above max_replicas 0 (line 6)');
+    expect(error.hint).toBe('set initial_replicas: 0');
+    expect(error.exitCode).toBe(2);
+    expect(load(worker('    max_replicas: 0\n    initial_replicas: 0\n')).workers[0]).toMatchObject({ maxReplicas: 0, initialReplicas: 0 });
+  });
+
+  it('says when max_replicas is the default of max_workers_per_queue', () => {
+    const global = 'system:\n  scaling:\n    max_workers_per_queue: 3\n';
+    expect(errorOf(() => load(`${global}${worker('    min_replicas: 4\n')}`)).message).toBe(
+      'test-config.yml: workers.worker-a.min_replicas: 4 is above max_replicas, which defaults to system.scaling.max_workers_per_queue = 3 (line 9)',
+    );
+    expect(errorOf(() => load(`${global}${worker('    initial_replicas: 5\n')}`)).message).toBe(
+      'test-config.yml: workers.worker-a.initial_replicas: 5 is outside min_replicas..max_replicas (0..3); max_replicas, which defaults to system.scaling.max_workers_per_queue = 3 (line 9)',
+    );
+  });
+
+  it('seeds initial_replicas from the compose service\'s deploy.replicas or scale:, and says so when they conflict', () => {
+    const compose = (replicas: string) => `services:\n  worker-a:\n    image: demo/worker:1\n${replicas}`;
+    expect(load(worker('    max_replicas: 5\n'), compose('    deploy:\n      replicas: 3\n')).workers[0].initialReplicas).toBe(3);
+    expect(load(worker('    max_replicas: 5\n'), compose('    scale: 4\n')).workers[0].initialReplicas).toBe(4);
+    // The config's own initial_replicas wins.
+    expect(load(worker('    max_replicas: 5\n    initial_replicas: 1\n'), compose('    scale: 4\n')).workers[0].initialReplicas).toBe(1);
+    expect(errorOf(() => load(worker('    max_replicas: 2\n'), compose('    scale: 4\n'))).message).toBe(
+      "test-config.yml: workers.worker-a.max_replicas: initial_replicas is not set and comes from the service's deploy.replicas/scale in docker-compose.yml = 4, above max_replicas 2 (line 6)",
+    );
+    expect(errorOf(() => load(worker('    min_replicas: 2\n    max_replicas: 5\n'), compose('    scale: 1\n'))).message).toBe(
+      "test-config.yml: workers.worker-a.min_replicas: initial_replicas is not set and comes from the service's deploy.replicas/scale in docker-compose.yml = 1, below min_replicas 2 (line 6)",
+    );
+  });
+});
+
+describe('queueMismatches', () => {
+  const compose = (environment: string) => `services:\n  worker-a:\n    image: demo/worker:1\n    environment:\n${environment}`;
+  const config = (extra = '') => `project:\n  name: demo\nworkers:\n  worker-a:\n    queue: task_a\n${extra}`;
+
+  it('finds nothing when the compose service reads the config\'s queue, or sets no QUEUE at all', () => {
+    expect(queueMismatches(load(config(), compose('      QUEUE: task_a\n')))).toEqual([]);
+    expect(queueMismatches(load(config(), compose('      PREFETCH: "1"\n')))).toEqual([]);
+  });
+
+  it('names the service, both queues and what it means when QUEUE differs', () => {
+    expect(queueMismatches(load(config(), compose('      QUEUE: task_x\n')))).toEqual([
+      {
+        service: 'worker-a',
+        key: 'queue',
+        configured: 'task_a',
+        environment: 'task_x',
+        message: 'worker-a: test-config.yml says queue task_a, but its service in docker-compose.yml sets QUEUE=task_x: its workers read task_x, so status and load tests watch a queue none of them reads',
+      },
+    ]);
+  });
+
+  it('compares queue_type (default classic) with QUEUE_TYPE (the worker\'s default classic)', () => {
+    expect(load(config()).workers[0].queueType).toBe('classic');
+    expect(queueMismatches(load(config('    queue_type: quorum\n'), compose('      QUEUE_TYPE: quorum\n')))).toEqual([]);
+    expect(queueMismatches(load(config('    queue_type: quorum\n'), compose('      QUEUE: task_a\n'))).map((mismatch) => mismatch.message)).toEqual([
+      'worker-a: test-config.yml says queue_type quorum, but its service in docker-compose.yml sets no QUEUE_TYPE (the worker then declares a classic queue)',
+    ]);
+    expect(queueMismatches(load(config(), compose('      QUEUE_TYPE: quorum\n'))).map((mismatch) => mismatch.message)).toEqual([
+      'worker-a: test-config.yml says queue_type classic, but its service in docker-compose.yml sets QUEUE_TYPE=quorum',
+    ]);
+    expect(errorOf(() => load(config('    queue_type: stream\n'))).message).toMatch(/^test-config\.yml: workers\.worker-a\.queue_type: .* \(line 6\)$/);
   });
 });
