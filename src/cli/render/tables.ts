@@ -64,6 +64,9 @@ export function renderStatus(out: Output, status: FleetStatus): string {
     ]);
   }
   const lines = [`project ${color.bold(status.project)}`, output.toString()];
-  if (!status.broker.reachable) lines.push(color.yellow(`broker unreachable: ${status.broker.error ?? status.broker.endpoint}`));
+  // The broker's own words name it (password masked): a missing vhost, refused credentials, no answer.
+  if (!status.broker.reachable) lines.push(color.yellow(`broker: ${status.broker.error ?? `no answer from ${status.broker.endpoint}`}`));
+  for (const note of status.broker.notes) lines.push(color.yellow(`broker: ${note}`));
+  for (const warning of status.warnings) lines.push(color.yellow(`warning: ${warning}`));
   return lines.join('\n');
 }
