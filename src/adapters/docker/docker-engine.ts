@@ -126,6 +126,7 @@ export class DockerEngine implements ContainerEngine, ContainerLogSource {
             StartPeriod: check.startPeriodNs,
           },
           HostConfig: {
+            ...spec.hostOptions,
             NetworkMode: spec.networkMode,
             Init: spec.init,
             Binds: spec.binds.length > 0 ? spec.binds : undefined,

@@ -539,7 +539,7 @@ function normaliseService(context: NormaliseContext, name: string, raw: RawServi
       const [host, container, permissions] = device.split(':');
       return { PathOnHost: host, PathInContainer: container ?? host, CgroupPermissions: permissions ?? 'rwm' };
     }),
-    LogConfig: raw.logging === undefined ? undefined : { Type: raw.logging.driver ?? 'json-file', Config: raw.logging.options ? toStringMap(raw.logging.options, false, {}) : undefined },
+    LogConfig: raw.logging === undefined ? undefined : { Type: raw.logging.driver ?? 'json-file', Config: toStringMap(raw.logging.options ?? undefined, false, {}) },
     IpcMode: raw.ipc,
     PidMode: raw.pid ?? undefined,
     CpuShares: integerOf(raw.cpu_shares),

@@ -22,7 +22,7 @@ export interface HostOptions {
   OomScoreAdj?: number;
   OomKillDisable?: boolean;
   Devices?: Array<{ PathOnHost: string; PathInContainer: string; CgroupPermissions: string }>;
-  LogConfig?: { Type: string; Config?: Record<string, string> };
+  LogConfig?: { Type: string; Config: Record<string, string> };
   IpcMode?: string;
   PidMode?: string;
   CpuShares?: number;

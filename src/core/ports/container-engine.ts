@@ -1,3 +1,5 @@
+import type { HostOptions } from '../config/host-options.js';
+
 /**
  * What the core needs from a container engine. The Docker adapter implements it with dockerode;
  * unit tests use an in-memory fake. Already-done cases (stopping a stopped container, removing a
@@ -53,6 +55,8 @@ export interface ContainerSpec {
   restartPolicy?: { name: string; maximumRetryCount?: number };
   nanoCpus?: number;
   memoryBytes?: number;
+  /** The service's further HostConfig settings (cap_add, ulimits, tmpfs…), in the Engine API's names. */
+  hostOptions?: HostOptions;
 }
 
 export interface NetworkSpec {

@@ -17,7 +17,8 @@ export interface ProjectIdentity {
  * reproduced outside Compose, so this is qscale's; it tells outdated containers apart.
  */
 export function specHash(definition: ServiceDefinition): string {
-  const { profiles: _profiles, ...relevant } = definition;
+  // Profiles, the replica count and a non-worker's refusal don't change what a container is made of.
+  const { profiles: _profiles, replicas: _replicas, unsupported: _unsupported, ...relevant } = definition;
   return stableHash(relevant);
 }
 
@@ -79,6 +80,7 @@ export function containerSpec(project: ProjectIdentity, definition: ServiceDefin
     restartPolicy: restartPolicy(definition.restart),
     nanoCpus: definition.nanoCpus,
     memoryBytes: definition.memoryBytes,
+    hostOptions: definition.hostOptions,
   };
 }
 
