@@ -1,9 +1,23 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import http from 'node:http';
 import { promisify } from 'node:util';
 import amqp from 'amqplib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ATTEMPT_HEADER, deadLetterQueueOf, taskQueueArguments, type TaskMessage, type TaskResult } from '../../templates/worker/src/protocol.js';
+import { HEALTHCHECK_SCRIPT } from '../../templates/worker/src/heartbeat.js';
+import {
+  ABANDONED_HEADER,
+  ATTEMPT_HEADER,
+  CONTROL_EXCHANGE,
+  DEAD_LETTER_REASON_HEADER,
+  deadLetterQueueOf,
+  quarantineQueueOf,
+  taskQueueArguments,
+  type ControlMessage,
+  type TaskMessage,
+  type TaskResult,
+  type WorkerStateReport,
+} from '../../templates/worker/src/protocol.js';
 
 /**
  * The worker image against the real engine and broker: containers on the host network talking to
@@ -22,9 +36,40 @@ async function docker(...args: string[]): Promise<string> {
 }
 
 /** Starts a worker container as compose would (host network, init), returning its full id. */
-async function startWorker(name: string, env: Record<string, string>): Promise<string> {
+async function startWorker(name: string, env: Record<string, string>, dockerArgs: string[] = []): Promise<string> {
   const envArgs = Object.entries({ BROKER_URL, LOG_LEVEL: 'debug', ...env }).flatMap(([key, value]) => ['-e', `${key}=${value}`]);
-  return docker('run', '-d', '--name', `${RUN}-${name}`, '--label', `qscale-it=${RUN}`, '--network', 'host', '--init', '--stop-timeout', '15', ...envArgs, IMAGE);
+  return docker('run', '-d', '--name', `${RUN}-${name}`, '--label', `qscale-it=${RUN}`, '--network', 'host', '--init', '--stop-timeout', '15', ...dockerArgs, ...envArgs, IMAGE);
+}
+
+/**
+ * Like startWorker, with the compose template's healthcheck, in exec form (the image has no shell,
+ * and `docker run --health-cmd` only has the shell form): created through the engine's API.
+ */
+async function startWorkerWithHealthcheck(name: string, env: Record<string, string>): Promise<string> {
+  const body = {
+    Image: IMAGE,
+    Env: Object.entries({ BROKER_URL, LOG_LEVEL: 'debug', ...env }).map(([key, value]) => `${key}=${value}`),
+    Labels: { 'qscale-it': RUN },
+    StopTimeout: 15,
+    Healthcheck: { Test: ['CMD', 'node', '-e', HEALTHCHECK_SCRIPT], Interval: 1e9, Timeout: 5e9, Retries: 1 },
+    HostConfig: { NetworkMode: 'host', Init: true },
+  };
+  const created = await dockerApi('POST', `/containers/create?name=${RUN}-${name}`, body);
+  const { Id } = JSON.parse(created) as { Id: string };
+  await dockerApi('POST', `/containers/${Id}/start`);
+  return Id;
+}
+
+function dockerApi(method: string, path: string, body?: unknown): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const request = http.request({ socketPath: '/var/run/docker.sock', path, method, headers: { 'Content-Type': 'application/json' } }, (response) => {
+      let text = '';
+      response.on('data', (chunk) => (text += chunk));
+      response.on('end', () => ((response.statusCode ?? 500) < 300 ? resolve(text) : reject(new Error(`${method} ${path}: ${response.statusCode} ${text}`))));
+    });
+    request.on('error', reject);
+    request.end(body === undefined ? undefined : JSON.stringify(body));
+  });
 }
 
 async function logsOf(id: string): Promise<string> {
@@ -63,7 +108,7 @@ class Broker {
   async queuesFor(name: string): Promise<{ queue: string; results: string }> {
     const queue = `${RUN}.${name}`;
     const results = `${queue}.results`;
-    for (const each of [queue, deadLetterQueueOf(queue), results]) queues.add(each);
+    for (const each of [queue, deadLetterQueueOf(queue), quarantineQueueOf(queue), results]) queues.add(each);
     await this.channel.assertQueue(queue, { durable: true, arguments: taskQueueArguments(queue) });
     await this.channel.assertQueue(deadLetterQueueOf(queue), { durable: true });
     await this.channel.assertQueue(results, { durable: true });
@@ -91,6 +136,38 @@ class Broker {
     const received: TaskResult[] = [];
     await this.channel.consume(results, (message) => message && received.push(JSON.parse(message.content.toString())), { noAck: true });
     return received;
+  }
+
+  /** Publishes a control message to every worker listening on the broker. */
+  async control(message: ControlMessage): Promise<void> {
+    await this.channel.assertExchange(CONTROL_EXCHANGE, 'fanout', { durable: true });
+    this.channel.publish(CONTROL_EXCHANGE, '', Buffer.from(JSON.stringify(message)));
+    await this.channel.waitForConfirms();
+  }
+
+  /** Asks every worker for its state through direct reply-to; resolves to the first answer of workerId, with its round trip in ms. */
+  async reportState(workerId: string): Promise<{ report: WorkerStateReport; ms: number }> {
+    const channel = await this.connection.createChannel();
+    try {
+      const requestId = randomBytes(4).toString('hex');
+      const answer = new Promise<WorkerStateReport>((resolve) => {
+        void channel.consume(
+          'amq.rabbitmq.reply-to',
+          (message) => {
+            const report = message && (JSON.parse(message.content.toString()) as WorkerStateReport);
+            if (report && report.requestId === requestId && report.workerId === workerId) resolve(report);
+          },
+          { noAck: true },
+        );
+      });
+      await new Promise((resolve) => setTimeout(resolve, 50)); // the reply-to consumer is registered
+      const sentAt = performance.now();
+      channel.publish(CONTROL_EXCHANGE, '', Buffer.from(JSON.stringify({ type: 'report-state', requestId, replyTo: 'amq.rabbitmq.reply-to' })), { replyTo: 'amq.rabbitmq.reply-to' });
+      const report = await answer;
+      return { report, ms: performance.now() - sentAt };
+    } finally {
+      await channel.close().catch(() => {});
+    }
   }
 
   async messageCount(queue: string): Promise<number> {
@@ -267,5 +344,133 @@ describe('worker containers', () => {
     expect([...new Set(completed(after).map((result) => result.taskId))].sort()).toEqual([...ids].sort());
     expect(await docker('inspect', '-f', '{{.State.Running}}', worker)).toBe('true');
     expect(await logsOf(worker)).toContain('lost the broker connection; reconnecting');
+  });
+
+  it('dead-letters a task that crashes its worker after ≤ 3 deliveries, and no innocent task (300 tasks, 3 workers, prefetch 10)', async () => {
+    const { queue, results } = await broker.queuesFor('crash');
+    const env = { QUEUE: queue, PREFETCH: '10', LOG_LEVEL: 'info', MAX_ATTEMPTS: '3' };
+    // Restarted after a crash, as the demo and `qscale init` fleets are.
+    const workers = await Promise.all([1, 2, 3].map((index) => startWorker(`crash-${index}`, env, ['--restart', 'on-failure'])));
+    await Promise.all(workers.map(waitConsuming));
+    const received = await broker.collect(results);
+    const tasks: Array<Partial<TaskMessage>> = Array.from({ length: 300 }, () => ({ workMs: 20 }));
+    tasks[40] = { workMs: 20, crashRate: 1 };
+    const ids = await broker.publishTasks(queue, results, tasks);
+    const bomb = ids[40];
+    const innocents = ids.filter((id) => id !== bomb);
+
+    await waitFor('every innocent task completed and the crash task dead-lettered', () => {
+      const done = new Set(completed(received).map((result) => result.taskId));
+      return innocents.every((id) => done.has(id)) && received.some((result) => result.taskId === bomb && result.outcome === 'dead-lettered');
+    }, 90_000);
+    await waitFor('the queues empty', async () => (await broker.messageCount(queue)) + (await broker.messageCount(quarantineQueueOf(queue))) === 0, 10_000);
+
+    const dead = await broker.getAll(deadLetterQueueOf(queue));
+    expect(dead.map((message) => message.properties.messageId)).toEqual([bomb]);
+    expect(dead[0].properties.headers).toMatchObject({ [DEAD_LETTER_REASON_HEADER]: 'worker crashed', [ABANDONED_HEADER]: 3 });
+    expect(received.filter((result) => result.outcome === 'dead-lettered')).toEqual([expect.objectContaining({ taskId: bomb, error: 'worker crashed' })]);
+    expect(received.filter((result) => result.taskId === bomb && result.outcome !== 'dead-lettered')).toEqual([]);
+    // Each delivery that ran it killed a worker: 3 deliveries, 3 crashes, each container restarted.
+    const restarts = await Promise.all(workers.map(async (id) => Number(await docker('inspect', '-f', '{{.RestartCount}}', id))));
+    expect(restarts.reduce((sum, count) => sum + count, 0)).toBe(3);
+    const logs = (await Promise.all(workers.map(logsOf))).join('\n');
+    expect(logs).toContain('crashing on purpose (crashRate): SIGKILL');
+    expect(logs).toMatch(new RegExp(`"msg":"dead-lettered".*"taskId":"${bomb}".*"reason":"worker crashed`));
+  });
+
+  it('keeps a worker healthy and responsive through a CPU task of 3× the AMQP heartbeat, which completes once', async () => {
+    const { queue, results } = await broker.queuesFor('cpu');
+    const heartbeatSeconds = 3;
+    const worker = await startWorkerWithHealthcheck('cpu-1', { QUEUE: queue, BROKER_URL: `${BROKER_URL}?heartbeat=${heartbeatSeconds}` });
+    await waitConsuming(worker);
+    const workerId = worker.slice(0, 12);
+    const received = await broker.collect(results);
+    const [id] = await broker.publishTasks(queue, results, [{ workMs: 3 * heartbeatSeconds * 1000, cpu: true }]);
+
+    await waitFor('the task under way', async () => (await broker.reportState(workerId)).report.working === 1, 10_000);
+    const startedAt = Date.now();
+    const roundTrips: number[] = [];
+    const heartbeatAges: number[] = [];
+    const health = new Set<string>();
+    while (received.length === 0 && Date.now() - startedAt < 30_000) {
+      const { report, ms } = await broker.reportState(workerId);
+      if (report.working === 1) roundTrips.push(ms);
+      heartbeatAges.push(Number(await docker('exec', worker, 'node', '-e', "process.stdout.write(String(Date.now()-require('fs').statSync('/tmp/qscale-heartbeat').mtimeMs))")));
+      health.add(await docker('inspect', '-f', '{{.State.Health.Status}}', worker));
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+    await new Promise((resolve) => setTimeout(resolve, 1_000)); // a duplicate would arrive about now
+    expect(received).toEqual([expect.objectContaining({ taskId: id, outcome: 'completed', attempt: 1, redelivered: false })]);
+    console.log(`report-state round trips during the CPU task (ms): ${roundTrips.map((ms) => ms.toFixed(1)).join(" ")}; heartbeat ages: ${heartbeatAges.join(" ")}`);
+    expect(roundTrips.length).toBeGreaterThan(5);
+    // The control queue answers in milliseconds while the CPU is busy; a blocked event loop would take
+    // seconds. The median holds the 50 ms goal; the bound on the slowest allows for a loaded 2-CPU host.
+    const sorted = [...roundTrips].sort((a, b) => a - b);
+    expect(sorted[Math.floor(sorted.length / 2)]).toBeLessThan(50);
+    expect(sorted[sorted.length - 1]).toBeLessThan(250);
+    // The heartbeat file is written every 5 s; a blocked event loop would let it age to the task's 9 s.
+    expect(Math.max(...heartbeatAges)).toBeLessThan(6_000);
+    // Healthy from the first check on (the 1 s interval's first check may not have run yet: "starting").
+    expect([...health].filter((status) => status !== 'starting')).toEqual(['healthy']);
+    const logs = await logsOf(worker);
+    expect(logs).not.toContain('lost the broker connection');
+  });
+
+  it('drops a cancelled run’s backlog within 5 s: acked unworked, counted dropped, never failed or dead-lettered', async () => {
+    const { queue, results } = await broker.queuesFor('cancel');
+    const worker = await startWorker('cancel-1', { QUEUE: queue, PREFETCH: '10', LOG_LEVEL: 'info' });
+    await waitConsuming(worker);
+    const received = await broker.collect(results);
+    const run = `${RUN}-cancelled`;
+    const ids = await broker.publishTasks(queue, results, Array.from({ length: 300 }, () => ({ run, workMs: 100 })));
+    await waitFor('work under way', () => received.length >= 3);
+
+    const cancelledAt = Date.now();
+    await broker.control({ type: 'cancel-run', run, until: Date.now() + 60_000 });
+    await waitFor('the backlog gone', async () => (await broker.messageCount(queue)) === 0 && (await broker.reportState(worker.slice(0, 12))).report.held === 0, 5_000);
+    const dropMs = Date.now() - cancelledAt;
+
+    await docker('stop', '-t', '15', worker);
+    const drained = (await logsOf(worker)).split('\n').find((line) => line.includes('"msg":"drained"'));
+    const summary = JSON.parse(drained ?? '{}') as { completed: number; dropped: number; failed: number; deadLettered: number };
+    expect(summary.dropped).toBeGreaterThan(250);
+    expect(summary.completed + summary.dropped).toBe(ids.length);
+    expect([summary.failed, summary.deadLettered]).toEqual([0, 0]);
+    expect(received.length).toBe(summary.completed);
+    expect(await broker.messageCount(deadLetterQueueOf(queue))).toBe(0);
+    expect(dropMs).toBeLessThan(5_000);
+  });
+
+  it('hands back prefetched tasks on SIGTERM as fresh copies: none flagged redelivered, none quarantined', async () => {
+    const { queue, results } = await broker.queuesFor('handback');
+    const first = await startWorker('handback-1', { QUEUE: queue, PREFETCH: '20', LOG_LEVEL: 'info' });
+    await waitConsuming(first);
+    const received = await broker.collect(results);
+    const ids = await broker.publishTasks(queue, results, Array.from({ length: 40 }, () => ({ workMs: 200 })));
+    await waitFor('work under way', () => received.length >= 1);
+    await docker('stop', '-t', '15', first);
+    const summary = JSON.parse((await logsOf(first)).split('\n').find((line) => line.includes('"msg":"drained"')) ?? '{}') as { handedBack: number };
+    expect(summary.handedBack).toBeGreaterThan(10);
+
+    const second = await startWorker('handback-2', { QUEUE: queue, PREFETCH: '20', TASK_MS: '0', LOG_LEVEL: 'info' });
+    await waitFor('every task completed', () => new Set(completed(received).map((result) => result.taskId)).size === ids.length, 30_000);
+    expect(completed(received).filter((result) => result.redelivered)).toEqual([]);
+    expect(completed(received)).toHaveLength(ids.length);
+    await docker('stop', '-t', '15', second);
+    const secondSummary = JSON.parse((await logsOf(second)).split('\n').find((line) => line.includes('"msg":"drained"')) ?? '{}') as { quarantined: number };
+    expect(secondSummary.quarantined).toBe(0);
+  });
+
+  it('consumes a task queue that exists with another type as it is, saying so in one line', async () => {
+    const { queue, results } = await broker.queuesFor('classic-existing');
+    const worker = await startWorker('quorum-1', { QUEUE: queue, QUEUE_TYPE: 'quorum', TASK_MS: '5', LOG_LEVEL: 'info' });
+    await waitConsuming(worker);
+    const received = await broker.collect(results);
+    const ids = await broker.publishTasks(queue, results, Array.from({ length: 5 }, () => ({})));
+    await waitFor('5 results', () => completed(received).length === ids.length);
+    const lines = (await logsOf(worker)).split('\n').filter((line) => line.includes(`queue ${queue} exists with other arguments`));
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toContain('QUEUE_TYPE asks for quorum');
+    expect(lines[0]).toContain('To migrate');
   });
 });

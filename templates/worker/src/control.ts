@@ -52,8 +52,15 @@ export function parseControlMessage(body: Buffer): ControlMessage | undefined {
   return undefined;
 }
 
-/** Obeys one message from the control exchange. */
-export function handleControlMessage(body: Buffer, target: ControlTarget): void {
+/** RabbitMQ's direct reply-to pseudo-queue: the broker rewrites a request's replyTo property to a name of its own. */
+export const DIRECT_REPLY_TO = 'amq.rabbitmq.reply-to';
+
+/**
+ * Obeys one message from the control exchange. `replyToProperty` is the message's AMQP replyTo: a
+ * requester using direct reply-to cannot know its generated name, so when the body names the bare
+ * pseudo-queue, the property the broker rewrote is where the answer goes.
+ */
+export function handleControlMessage(body: Buffer, target: ControlTarget, replyToProperty?: string): void {
   const message = parseControlMessage(body);
   if (!message) {
     target.log.warn('ignoring an unknown control message', { body: body.toString('utf8').slice(0, 200) });
@@ -65,10 +72,16 @@ export function handleControlMessage(body: Buffer, target: ControlTarget): void 
     target.dropRun(message.run);
     return;
   }
+  const replyTo = message.replyTo === DIRECT_REPLY_TO ? replyToProperty : message.replyTo;
+  // Publishing to the bare pseudo-queue is a channel error: it would cost the worker its connection.
+  if (!replyTo || replyTo === DIRECT_REPLY_TO) {
+    target.log.warn('report-state names direct reply-to without the broker-given name in its replyTo property; not answering', { requestId: message.requestId });
+    return;
+  }
   const report: WorkerStateReport = { type: 'worker-state', requestId: message.requestId, workerId: target.workerId, queue: target.queue, ...target.state(), at: target.now() };
   try {
-    target.reply(message.replyTo, Buffer.from(JSON.stringify(report)), message.requestId);
+    target.reply(replyTo, Buffer.from(JSON.stringify(report)), message.requestId);
   } catch (error) {
-    target.log.warn('could not answer report-state', { replyTo: message.replyTo, error: error instanceof Error ? error.message : String(error) });
+    target.log.warn('could not answer report-state', { replyTo, error: error instanceof Error ? error.message : String(error) });
   }
 }

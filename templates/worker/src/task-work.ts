@@ -7,7 +7,7 @@ export interface WorkPlan {
   workMs: WorkMs;
   cpu: boolean;
   failRate: number;
-  /** Probability that the task kills its worker process (SIGKILL) before working. */
+  /** Probability that the task kills its worker process (SIGKILL) at the end of its work. */
   crashRate: number;
 }
 
@@ -85,20 +85,23 @@ export class SimulatedCrash extends Error {
 }
 
 /**
- * Does the simulated work; first crashes the process with probability crashRate, then throws a
- * SimulatedFailure with probability failRate, after the work.
+ * Does the simulated work; after it, crashes the process with probability crashRate, else throws a
+ * SimulatedFailure with probability failRate.
  */
 export async function performWork(plan: WorkPlan, environment: WorkEnvironment): Promise<void> {
-  if (plan.crashRate > 0 && environment.random() < plan.crashRate) {
-    environment.crash();
-    throw new SimulatedCrash(`simulated crash (crashRate ${plan.crashRate})`);
-  }
+  const crashes = plan.crashRate > 0 && environment.random() < plan.crashRate;
   const durationMs = pickDurationMs(plan.workMs, environment.random);
   const fails = plan.failRate > 0 && environment.random() < plan.failRate;
   // No work is no timer: even sleep(0) waits a timer tick (≥ 1 ms), which would cap a no-op worker.
-  if (durationMs > 0) {
-    if (plan.cpu) await environment.burnCpu(durationMs);
-    else await environment.sleep(durationMs);
+  // A crashing task always works a little first, as a real one does before it dies: the acks the
+  // worker queued meanwhile reach the broker (amqplib flushes on the next turn of the event loop).
+  if (durationMs > 0 || crashes) {
+    if (plan.cpu) await environment.burnCpu(Math.max(1, durationMs));
+    else await environment.sleep(Math.max(1, durationMs));
+  }
+  if (crashes) {
+    environment.crash();
+    throw new SimulatedCrash(`simulated crash (crashRate ${plan.crashRate})`);
   }
   if (fails) throw new SimulatedFailure(`simulated failure (failRate ${plan.failRate})`);
 }

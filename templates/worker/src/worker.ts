@@ -142,7 +142,7 @@ export class Worker {
       reply: (replyTo, body, correlationId) => control.sendToQueue(replyTo, body, { correlationId, contentType: 'application/json' }),
       now: this.deps.now,
       log: this.deps.log,
-    });
+    }, message.properties.replyTo ?? undefined);
   }
 
   /**

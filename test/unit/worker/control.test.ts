@@ -44,6 +44,16 @@ describe('control messages', () => {
     ]);
   });
 
+  it('answers a request naming the bare direct reply-to pseudo-queue at the name the broker put in its replyTo property', () => {
+    const { control, replies, log } = target();
+    const request = json({ type: 'report-state', requestId: 'q1', replyTo: 'amq.rabbitmq.reply-to' });
+    handleControlMessage(request, control, 'amq.rabbitmq.reply-to.g1h2AA==.xyz');
+    expect(replies.map((reply) => reply.replyTo)).toEqual(['amq.rabbitmq.reply-to.g1h2AA==.xyz']);
+    handleControlMessage(request, control, undefined);
+    expect(replies).toHaveLength(1);
+    expect(log.lines.map(([level, msg]) => `${level} ${msg}`)).toEqual(['warn report-state names direct reply-to without the broker-given name in its replyTo property; not answering']);
+  });
+
   it('ignores, with a warning, what it does not know', () => {
     const { control, calls, replies, log } = target();
     for (const body of [Buffer.from('nope'), json({ type: 'reboot' }), json({ type: 'cancel-run', run: 'r1' }), json({ type: 'report-state', requestId: 'q', replyTo: '' })]) handleControlMessage(body, control);

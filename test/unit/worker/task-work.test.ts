@@ -92,10 +92,13 @@ describe('performWork', () => {
     await expect(performWork({ workMs: 10, cpu: false, failRate: 0.25, crashRate: 0 }, recorder([0.25]).environment)).resolves.toBeUndefined();
   });
 
-  it('crashes the process before any work when the draw is below crashRate', async () => {
+  it('crashes the process at the end of its work when the draw is below crashRate, working at least a tick', async () => {
     const crashing = recorder([0.05]);
     await expect(performWork({ workMs: 10, cpu: false, failRate: 0, crashRate: 0.1 }, crashing.environment)).rejects.toThrow(SimulatedCrash);
-    expect(crashing.calls).toEqual(['crash']);
+    expect(crashing.calls).toEqual(['sleep 10', 'crash']);
+    const instant = recorder([0.05]);
+    await expect(performWork({ workMs: 0, cpu: false, failRate: 0, crashRate: 0.1 }, instant.environment)).rejects.toThrow(SimulatedCrash);
+    expect(instant.calls).toEqual(['sleep 1', 'crash']);
     const lucky = recorder([0.1, 0.5]);
     await performWork({ workMs: 10, cpu: false, failRate: 0, crashRate: 0.1 }, lucky.environment);
     expect(lucky.calls).toEqual(['sleep 10']);
