@@ -175,3 +175,126 @@ describe('history', () => {
     expect(recordScale(history, 'hold', 3)).toEqual({ recommendations: [], lastScaleUpAt: 1, lastScaleDownAt: 2 });
   });
 });
+
+describe('decide, rate mode (the default)', () => {
+  const ratePolicy = (overrides: Partial<AutoscalePolicy> = {}): AutoscalePolicy => policy({ backlog: { kind: 'rate', drainTimeMs: 30_000, tolerance: 0.1, reversalWindowMs: 60_000 }, ...overrides });
+
+  interface Flow {
+    /** Tasks/s published now; the slow and fast estimates were already there unless given. */
+    publish: number;
+    slow?: number;
+    fast?: number;
+    ready?: number;
+    unacked?: number;
+    /** One worker's measured service rate; 10/s. */
+    serviceRate?: number;
+    /** Earlier unsmoothed arrival rates, 2 s apart, oldest first, ending 2 s ago. */
+    recent?: number[];
+  }
+
+  /** `current` replicas that have been measured at `serviceRate` each, and now see `flow.publish`. */
+  function rated(current: number, flow: Flow, history: Partial<AutoscaleHistory> = {}): { metrics: ServiceMetrics; history: AutoscaleHistory } {
+    const mu = flow.serviceRate ?? 10;
+    const ready = flow.ready ?? 0;
+    const recent = flow.recent ?? [];
+    return {
+      metrics: metrics(current, ready, { unacked: flow.unacked ?? 0, publishRate: flow.publish, ackRate: mu * current }),
+      history: {
+        recommendations: [],
+        ...history,
+        rates: {
+          at: ago(2_000),
+          backlog: ready,
+          ready,
+          consumers: current,
+          arrivalSlow: flow.slow ?? flow.publish,
+          arrivalFast: flow.fast ?? flow.publish,
+          arrivalLast: flow.publish,
+          ackRate: mu * current,
+          busyWorkers: current,
+          recentArrivals: recent.map((rate, index) => ({ at: ago(2_000 * (recent.length - index)), rate })),
+        },
+      },
+    };
+  }
+
+  interface RateRow {
+    name: string;
+    policy?: Partial<AutoscalePolicy>;
+    current: number;
+    flow: Flow;
+    history?: Partial<AutoscaleHistory>;
+    expected: { desired: number | null; direction: string; rule: string };
+  }
+
+  const rateRows: RateRow[] = [
+    { name: 'need 56/s ÷ 10/s = 5.6 → 6: already there', current: 6, flow: { publish: 56 }, expected: { desired: 6, direction: 'hold', rule: 'rate' } },
+    { name: 'need 8 beyond the tolerance: up to 8', current: 6, flow: { publish: 80 }, expected: { desired: 8, direction: 'up', rule: 'rate' } },
+    { name: 'need 6.4 within 10 % of 6: tolerance holds', current: 6, flow: { publish: 64 }, expected: { desired: 6, direction: 'hold', rule: 'tolerance' } },
+    { name: '2.5 s of work waiting: behind, tolerance waived (6.4 + 150/300 → 7)', current: 6, flow: { publish: 64, ready: 150 }, expected: { desired: 7, direction: 'up', rule: 'rate' } },
+    { name: 'drain term: 50/s + 120 waiting / (10/s × 30 s) = 5.4 → 6', current: 5, flow: { publish: 50, ready: 120 }, expected: { desired: 6, direction: 'up', rule: 'rate' } },
+    { name: 'fast estimate 25 % above the slow: rising, use it', current: 4, flow: { publish: 60, slow: 40, fast: 60 }, expected: { desired: 6, direction: 'up', rule: 'rate' } },
+    // The slow estimate moves to 40.5 (one 2 s sample of 30 s smoothing): need 4.05, asks for 5 but within the tolerance.
+    { name: 'noise: fast 20 % above the slow is not a rise', current: 4, flow: { publish: 48, slow: 40, fast: 48 }, expected: { desired: 4, direction: 'hold', rule: 'tolerance' } },
+    { name: 'up cooldown applies while not behind', current: 4, flow: { publish: 60 }, history: { lastScaleUpAt: ago(5_000) }, expected: { desired: 4, direction: 'hold', rule: 'cooldown' } },
+    { name: 'up cooldown waived while behind', current: 4, flow: { publish: 60, ready: 100 }, history: { lastScaleUpAt: ago(5_000) }, expected: { desired: 7, direction: 'up', rule: 'rate' } },
+    { name: 'falling by one: held by a recommendation within the window', current: 7, flow: { publish: 56 }, history: { recommendations: [{ at: ago(30_000), replicas: 7 }] }, expected: { desired: 7, direction: 'hold', rule: 'stabilization' } },
+    { name: 'falling by one: down once the window holds nothing higher', current: 7, flow: { publish: 56 }, history: { recommendations: [{ at: ago(61_000), replicas: 7 }] }, expected: { desired: 6, direction: 'down', rule: 'rate' } },
+    { name: 'falling by two or more: only the quick 20 s window holds', current: 8, flow: { publish: 20 }, history: { recommendations: [{ at: ago(40_000), replicas: 8 }] }, expected: { desired: 2, direction: 'down', rule: 'rate' } },
+    { name: 'falling by two or more: within the quick window, held', current: 8, flow: { publish: 20 }, history: { recommendations: [{ at: ago(10_000), replicas: 8 }] }, expected: { desired: 8, direction: 'hold', rule: 'stabilization' } },
+    { name: 'reversal: no down within 60 s of an up', current: 7, flow: { publish: 56 }, history: { lastScaleUpAt: ago(40_000) }, expected: { desired: 7, direction: 'hold', rule: 'reversal' } },
+    { name: 'reversal: unless the need halved', current: 8, flow: { publish: 30 }, history: { lastScaleUpAt: ago(40_000) }, expected: { desired: 3, direction: 'down', rule: 'rate' } },
+    { name: 'reversal: no up within 60 s of a down', current: 4, flow: { publish: 50 }, history: { lastScaleDownAt: ago(20_000) }, expected: { desired: 4, direction: 'hold', rule: 'reversal' } },
+    { name: 'reversal: unless messages wait (5 + 100/300 → 6)', current: 4, flow: { publish: 50, ready: 100 }, history: { lastScaleDownAt: ago(20_000) }, expected: { desired: 6, direction: 'up', rule: 'rate' } },
+    {
+      name: 'a fall confirmed over 20 s: earlier recommendations and the down cooldown no longer hold',
+      current: 6,
+      flow: { publish: 10, slow: 56, fast: 12, recent: [10, 10, 10, 10, 10, 10, 10, 10, 10, 10] },
+      history: { recommendations: [{ at: ago(10_000), replicas: 6 }], lastScaleDownAt: ago(25_000) },
+      expected: { desired: 1, direction: 'down', rule: 'rate' },
+    },
+    {
+      name: 'a fall not yet 20 s old is not confirmed',
+      current: 6,
+      flow: { publish: 10, slow: 56, fast: 12, recent: [10, 10, 10, 10, 10, 10, 10, 10] },
+      history: { recommendations: [{ at: ago(10_000), replicas: 6 }] },
+      // The slow estimate (53/s) still decides: 6.
+      expected: { desired: 6, direction: 'hold', rule: 'rate' },
+    },
+    { name: 'capped at max', current: 6, flow: { publish: 300 }, expected: { desired: 10, direction: 'up', rule: 'max-replicas' } },
+    { name: 'raised to min', policy: { minReplicas: 2 }, current: 3, flow: { publish: 5 }, expected: { desired: 2, direction: 'down', rule: 'min-replicas' } },
+    { name: 'to zero when min is 0 and nothing waits', policy: { minReplicas: 0 }, current: 1, flow: { publish: 0 }, expected: { desired: 0, direction: 'down', rule: 'rate' } },
+    { name: 'waiting messages keep one worker, however few', policy: { minReplicas: 0 }, current: 0, flow: { publish: 0, ready: 1 }, expected: { desired: 1, direction: 'up', rule: 'rate' } },
+  ];
+
+  it.each(rateRows)('$name', (row) => {
+    const { metrics: observed, history } = rated(row.current, row.flow, row.history);
+    const decision = decide({ policy: ratePolicy(row.policy), metrics: observed, history, now: NOW });
+    expect({ desired: decision.desired, direction: decision.direction, rule: decision.rule }).toEqual(row.expected);
+  });
+
+  it('falls back to 10 waiting messages per worker until a service rate is measured', () => {
+    const decision = decide({ policy: ratePolicy(), metrics: metrics(1, 45, { publishRate: 20 }), history: EMPTY_HISTORY, now: NOW });
+    expect(decision).toMatchObject({ desired: 5, direction: 'up', rule: 'rate', reason: 'no service rate measured yet: backlog 45 / 10 per worker → 5' });
+  });
+
+  it('uses a configured service rate until one is measured', () => {
+    const policyWithPrior = ratePolicy({ backlog: { kind: 'rate', drainTimeMs: 30_000, tolerance: 0.1, reversalWindowMs: 60_000, serviceRate: 5 } });
+    const decision = decide({ policy: policyWithPrior, metrics: metrics(1, 0, { publishRate: 20 }), history: EMPTY_HISTORY, now: NOW });
+    expect(decision).toMatchObject({ desired: 4, direction: 'up', rule: 'rate', inputs: { arrivalRate: 20, serviceRate: 5, need: 4 } });
+  });
+
+  it('holds on stale queue statistics, keeping what it learnt', () => {
+    const { history } = rated(4, { publish: 40 });
+    const decision = decide({ policy: ratePolicy(), metrics: metrics(4, 0, { at: ago(11_000), publishRate: 90 }), history, now: NOW });
+    expect(decision).toMatchObject({ desired: 4, direction: 'hold', rule: 'stale', recommendation: null });
+    expect(recordDecision(history, decision, NOW, ratePolicy()).rates).toBe(history.rates);
+  });
+
+  it('explains itself with the rates it used', () => {
+    const { metrics: observed, history } = rated(6, { publish: 80, ready: 30 });
+    const decision = decide({ policy: ratePolicy(), metrics: observed, history, now: NOW });
+    expect(decision.reason).toBe('arrivals 80/s (steady) / 10/s per worker + backlog 30 drained in 30s → need 8.1 → 9');
+    expect(decision.inputs).toMatchObject({ arrivalRate: 80, serviceRate: 10, need: 8.1 });
+  });
+});

@@ -223,8 +223,9 @@ describe('runAutoscaler', () => {
     const s = await setup({ 0: 30 });
     s.engine.failStartOf = (name) => (name === 'demo-worker-2' && s.clock.now() === START ? new Error('port is already allocated') : undefined);
     await run(s, 2);
-    // The unstarted container still counts as in flight (plan.ts), so t+2 sees 3 and holds.
-    expect(timeline(s)).toEqual(['t+0 up 3 target-backlog', 't+2 hold 3 stabilization']);
+    // The container whose start failed is removed again by the scale path, so t+2 sees the 2 live
+    // ones; the 20 tasks left ask for 2.
+    expect(timeline(s)).toEqual(['t+0 up 3 target-backlog', 't+2 hold 2 target-backlog']);
     expect(s.events.find((event) => event.type === 'scale-failed')).toMatchObject({ service: 'worker', error: expect.stringContaining('port is already allocated') });
     expect(s.events.some((event) => event.type === 'scaled')).toBe(false);
     expect(s.engine.names('running')).toEqual(['demo-worker-1', 'demo-worker-3']);

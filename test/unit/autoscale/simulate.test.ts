@@ -1,5 +1,6 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import type { AutoscalePolicy } from '../../../src/core/autoscale/policy.js';
+import { policyOf, type AutoscalePolicy } from '../../../src/core/autoscale/policy.js';
 import { arrivalsBetween, parseTrace, serviceRateFromLoadTest, simulate } from '../../../src/core/autoscale/simulate.js';
 import { QscaleError } from '../../../src/core/errors.js';
 
@@ -80,6 +81,36 @@ describe('simulate', () => {
 
   it('is deterministic', () => {
     expect(simulate(base)).toEqual(simulate(base));
+  });
+});
+
+describe('the shipped steady trace (examples/traces/steady-noisy.csv: 56 tasks/s ±30 % each second, 1 h)', () => {
+  // The set-up: 10 tasks/s per worker, 2 s start-up, 2 s interval, 1..10 replicas.
+  const steady = parseTrace(readFileSync(new URL('../../../examples/traces/steady-noisy.csv', import.meta.url), 'utf8'), 'steady-noisy.csv');
+  const run = (rule: AutoscalePolicy['backlog']) =>
+    simulate({
+      policy: { ...policyOf({ minReplicas: 1, maxReplicas: 10 }), backlog: rule },
+      trace: steady,
+      serviceRatePerWorker: 10,
+      startupDelayMs: 2_000,
+      intervalMs: 2_000,
+      initialReplicas: 1,
+      latencyTargetMs: 10_000,
+    }).totals;
+
+  it('the built-in rate mode scales a few times where the old 10-per-worker default flaps', () => {
+    const rate = run(policyOf({ minReplicas: 1, maxReplicas: 10 }).backlog);
+    const old = run({ kind: 'target-backlog', targetPerWorker: 10 });
+    // Measured: rate mode 3 events (0 reversals, 0.99× the minimum need); the old default 112 (44 reversals, 1.27×).
+    expect(rate.scaleEventsPerHour).toBeLessThanOrEqual(6);
+    expect(old.scaleEventsPerHour).toBeGreaterThanOrEqual(90);
+    expect(rate.reversalsWithin60s).toBe(0);
+    expect(old.reversalsWithin60s).toBeGreaterThanOrEqual(30);
+    expect(rate.workerSecondsRatio).toBeLessThanOrEqual(1.1);
+    expect(rate.workerSecondsRatio).toBeLessThan(old.workerSecondsRatio);
+    expect(rate.timeOverLatencyTargetS).toBeLessThanOrEqual(10);
+    expect(rate.finalBacklog).toBe(0);
+    expect(rate.processed).toBe(rate.arrived);
   });
 });
 
