@@ -13,3 +13,6 @@ node bench/dist/loadtest.mjs
 echo
 echo "== autoscale: burst to first new consumer"
 node bench/autoscale.mjs
+echo
+echo "== autoscale policies on 1 h traces (simulator): old default vs rate mode"
+npx esbuild bench/autoscale-traces.ts --bundle --platform=node --format=esm --packages=external --outfile=bench/dist/autoscale-traces.mjs --log-level=warning && node bench/dist/autoscale-traces.mjs

@@ -49,6 +49,7 @@ function describeInputs(decision: Decision): string {
   if (inputs.cpuPercent !== undefined) parts.push(`cpu ${inputs.cpuPercent.toFixed(0)}%`);
   if (inputs.publishRate !== undefined) parts.push(`in ${inputs.publishRate.toFixed(1)}/s`);
   if (inputs.ackRate !== undefined) parts.push(`acked ${inputs.ackRate.toFixed(1)}/s`);
+  if (inputs.serviceRate !== undefined) parts.push(`${inputs.serviceRate.toFixed(1)}/s per worker`);
   if (inputs.metricsAgeMs !== undefined) parts.push(`age ${(inputs.metricsAgeMs / 1000).toFixed(1)}s`);
   parts.push(`cooldown up ${(cooldownRemainingMs.up / 1000).toFixed(0)}s down ${(cooldownRemainingMs.down / 1000).toFixed(0)}s`);
   return parts.join(', ');
@@ -103,5 +104,10 @@ export function renderSimulation(out: Output, result: SimulationResult, title: s
     '',
     `duration ${totals.durationS}s · arrived ${totals.arrived} · processed ${totals.processed} · final backlog ${totals.finalBacklog}`,
     `worker-seconds ${totals.workerSeconds} · peak replicas ${totals.peakReplicas} · peak backlog ${totals.peakBacklog} · time over latency target ${totals.timeOverLatencyTargetS}s · scale-ups ${totals.scaleUps}, scale-downs ${totals.scaleDowns}`,
+    `scale events ${round1(totals.scaleEventsPerHour)}/h · reversals within 60s ${totals.reversalsWithin60s} · peak replicas ${totals.peakReplicas} vs peak need ${totals.peakNeed} · worker-seconds ${totals.workerSecondsRatio.toFixed(2)}× the minimum need (${totals.minimumNeedWorkerSeconds})`,
   ].join('\n');
+}
+
+function round1(value: number): number {
+  return Math.round(value * 10) / 10;
 }

@@ -139,6 +139,8 @@ describe('qscale autoscale simulate', () => {
     expect(result.stdout).toContain('service rate 5/s per worker, start-up 2s, interval 2s, 1..5 replicas, latency target 10s');
     // t=2: 10 waiting + 1 in progress (unacked) ask for 2; then 1,2,2,2,2 replicas × 2 s: the 30 s down cooldown keeps 2.
     expect(result.stdout).toContain('worker-seconds 18 · peak replicas 2 · peak backlog 20 · time over latency target 0s · scale-ups 1, scale-downs 0');
+    // One event in 10 s; the minimum need is ⌈10/5⌉ = 2 for 4 s and min 1 for 6 s = 14 worker-seconds.
+    expect(result.stdout).toContain('scale events 360/h · reversals within 60s 0 · peak replicas 2 vs peak need 2 · worker-seconds 1.29× the minimum need (14)');
     const csv = readFileSync(path.join(cwd, 'sim.csv'), 'utf8').trim().split('\n');
     expect(csv[0]).toBe('time_s,arrival_rate,replicas,active,backlog,latency_s,direction,rule');
     expect(csv[2]).toBe('2,10,2,1,10,2.2,up,target-backlog');
