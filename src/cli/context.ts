@@ -10,7 +10,10 @@ import { Output } from './output.js';
 
 export interface GlobalOptions {
   config?: string;
-  file?: string;
+  /** -f, repeatable. */
+  file?: string[];
+  /** --profile, repeatable. */
+  profile?: string[];
   projectName?: string;
   color: boolean;
 }
@@ -40,6 +43,7 @@ export class CommandContext {
     this.loadedConfig ??= loadConfig({
       configFile: this.globals.config,
       composeFile: this.globals.file,
+      profiles: this.globals.profile,
       projectName: this.globals.projectName,
       env: this.deps.env,
       cwd: this.deps.cwd,

@@ -27,7 +27,10 @@ const COMMANDS: Array<[name: string, load: () => Promise<CommandFactory>]> = [
 ];
 
 /** Global options that take a value: what follows them is not the command's name. */
-const GLOBAL_OPTIONS_WITH_VALUE = new Set(['-c', '--config', '-f', '--file', '-p', '--project-name']);
+const GLOBAL_OPTIONS_WITH_VALUE = new Set(['-c', '--config', '-f', '--file', '-p', '--project-name', '--profile']);
+
+/** A repeatable option's values, in order. */
+const collect = (value: string, previous: string[] = []) => [...previous, value];
 
 /** The command an argv names; undefined when none is (help, version) or it is unknown. */
 function commandNamed(argv: string[]): string | undefined {
@@ -50,7 +53,8 @@ export async function buildProgram(runtime: Runtime, argv: string[]): Promise<Co
     .description('Scale, watch and load-test RabbitMQ worker fleets under Docker Compose')
     .version(VERSION)
     .option('-c, --config <file>', 'qscale config file', 'test-config.yml')
-    .option('-f, --file <file>', "compose file (default: the config's project.compose_file)")
+    .option('-f, --file <file>', "compose file, repeatable: merged in order (default: COMPOSE_FILE, the config's project.compose_file, else compose.yaml… found as Compose finds it)", collect)
+    .option('--profile <name>', 'activate a Compose profile, repeatable (default: COMPOSE_PROFILES)', collect)
     .option('-p, --project-name <name>', 'Compose project name (default: COMPOSE_PROJECT_NAME, the config, the folder name)')
     .option('--no-color', 'no colours (NO_COLOR is honoured too)')
     .configureOutput(output)

@@ -39,6 +39,7 @@ export interface ComposeFileQuery {
  */
 export function chooseComposeFiles(query: ComposeFileQuery): ComposeFileChoice {
   const shown = (file: string) => path.relative(query.cwd, file) || file;
+  const shownDir = (dir: string) => path.relative(query.cwd, dir) || '.';
   const named = (names: readonly string[], base: string, origin: string): ComposeFileChoice => {
     const files = names.map((name) => path.resolve(base, name));
     return { files, displayNames: names.map((name, index) => (path.isAbsolute(name) ? name : shown(files[index]))), origin, warnings: [] };
@@ -55,16 +56,16 @@ export function chooseComposeFiles(query: ComposeFileQuery): ComposeFileChoice {
     const found = COMPOSE_FILE_NAMES.filter((name) => isFile(path.join(dir, name)));
     if (found.length > 0) {
       const warnings: string[] = [];
-      if (found.length > 1) warnings.push(`found several compose files in ${shown(dir) || '.'} (${found.join(', ')}); using ${found[0]}`);
+      if (found.length > 1) warnings.push(`found several compose files in ${shownDir(dir)} (${found.join(', ')}); using ${found[0]}`);
       const overrides = COMPOSE_OVERRIDE_NAMES.filter((name) => isFile(path.join(dir, name)));
-      if (overrides.length > 1) warnings.push(`found several override files in ${shown(dir) || '.'} (${overrides.join(', ')}); using ${overrides[0]}`);
+      if (overrides.length > 1) warnings.push(`found several override files in ${shownDir(dir)} (${overrides.join(', ')}); using ${overrides[0]}`);
       const files = [path.join(dir, found[0]), ...(overrides.length > 0 ? [path.join(dir, overrides[0])] : [])];
-      return { files, displayNames: files.map(shown), origin: `found in ${shown(dir) || '.'}`, warnings };
+      return { files, displayNames: files.map(shown), origin: `found in ${shownDir(dir)}`, warnings };
     }
     if (path.dirname(dir) === dir) break;
   }
   throw configError(
-    `no compose file found in ${shown(query.configDir) || '.'} or its parents (looked for ${COMPOSE_FILE_NAMES.join(', ')})`,
+    `no compose file found in ${shownDir(query.configDir)} or its parents (looked for ${COMPOSE_FILE_NAMES.join(', ')})`,
     'name one with -f/--file, COMPOSE_FILE or project.compose_file, or run `qscale init`',
   );
 }

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { z } from 'zod';
 import { configError, usageError } from '../errors.js';
+import { chooseComposeFiles } from './compose-discovery.js';
 import { loadComposeFile, type ComposeFile, type ServiceDefinition } from './compose-file.js';
 import type { Environment } from './interpolate.js';
 import { locate, parseWithSchema, readYamlFile } from './yaml-source.js';
@@ -33,9 +34,10 @@ const configSchema = z.strictObject({
   project: z
     .strictObject({
       name: z.string().optional(),
-      compose_file: z.string().default('docker-compose.yml'),
+      // Unset: COMPOSE_FILE, else compose.yaml, docker-compose.yml… found as Compose finds them.
+      compose_file: z.string().optional(),
     })
-    .default({ compose_file: 'docker-compose.yml' }),
+    .default({}),
   broker: z
     .strictObject({
       url: z.string().regex(/^amqps?:\/\//, 'must be an amqp:// or amqps:// URL').default('amqp://guest:guest@127.0.0.1:5672'),
@@ -102,7 +104,10 @@ export type QueueType = 'classic' | 'quorum';
 
 export interface LoadConfigOptions {
   configFile?: string;
-  composeFile?: string;
+  /** -f: one file or several, merged in order. */
+  composeFile?: string | readonly string[];
+  /** --profile: Compose profiles to activate (default: COMPOSE_PROFILES). */
+  profiles?: readonly string[];
   projectName?: string;
   env?: Environment;
   cwd?: string;
@@ -117,9 +122,10 @@ export function loadConfig(options: LoadConfigOptions = {}): QscaleConfig {
   const source = readYamlFile(configPath, configFile);
   const raw = parseWithSchema(source, configSchema);
 
-  const composeFileName = options.composeFile ?? raw.project.compose_file;
-  const composePath = options.composeFile ? path.resolve(cwd, composeFileName) : path.resolve(path.dirname(configPath), composeFileName);
-  const compose = loadComposeFile(composePath, env, options.composeFile ? composeFileName : path.relative(cwd, composePath) || composeFileName);
+  const flagFiles = typeof options.composeFile === 'string' ? [options.composeFile] : options.composeFile;
+  const chosen = chooseComposeFiles({ cwd, flagFiles, env, configured: raw.project.compose_file, configDir: path.dirname(configPath) });
+  const compose = loadComposeFile(chosen.files, env, undefined, { displayNames: chosen.displayNames, profiles: options.profiles, workers: Object.keys(raw.workers) });
+  compose.warnings.unshift(...chosen.warnings);
 
   const maxPerQueue = raw.system.scaling.max_workers_per_queue;
   const workers: WorkerService[] = Object.entries(raw.workers).map(([name, worker]) => {
@@ -158,7 +164,7 @@ export function loadConfig(options: LoadConfigOptions = {}): QscaleConfig {
   const name = resolveProjectName(options.projectName, env.COMPOSE_PROJECT_NAME || compose.dotEnv.COMPOSE_PROJECT_NAME, raw.project.name, compose);
   return {
     configFile,
-    project: { name, workingDir: compose.workingDir, configFiles: [compose.file] },
+    project: { name, workingDir: compose.workingDir, configFiles: compose.files },
     compose,
     broker: { url: env.QSCALE_BROKER_URL || raw.broker.url, managementUrl: raw.broker.management_url, resultsQueue: raw.broker.results_queue },
     scaling: { enabled: raw.system.scaling.enabled, autoScale: raw.system.scaling.auto_scale, maxWorkersPerQueue: maxPerQueue },
@@ -269,6 +275,8 @@ function resolveProjectName(flag: string | undefined, fromEnv: string | undefine
 /** Refuses service names the compose file does not define (ps, logs, events take any of its services). */
 export function checkComposeServices(config: QscaleConfig, services: readonly string[]): void {
   const unknown = services.find((service) => !config.compose.services.has(service));
+  const profiles = unknown === undefined ? undefined : config.compose.inactiveServices?.get(unknown);
+  if (unknown && profiles) throw usageError(`service "${unknown}" runs only with profile ${profiles.join(',')}, which is not active`, `set COMPOSE_PROFILES=${profiles.join(',')} or pass --profile ${profiles[0]}`);
   if (unknown) throw usageError(`unknown service "${unknown}" (not in ${config.compose.file})`);
 }
 
