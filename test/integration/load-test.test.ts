@@ -47,21 +47,19 @@ function containers(): string[] {
 
 /** The real adapter, recording every raw result body for a direct count. */
 function recording(broker: TaskBroker, raw: unknown[]): TaskBroker {
-  return {
-    endpoint: broker.endpoint,
-    ensureTaskQueue: (queue) => broker.ensureTaskQueue(queue),
-    createResultsQueue: (queue) => broker.createResultsQueue(queue),
-    deleteResultsQueue: (queue) => broker.deleteResultsQueue(queue),
-    publishTask: (queue, task, replyTo, onConfirm) => broker.publishTask(queue, task, replyTo, onConfirm),
-    drained: () => broker.drained(),
-    consumeResults: (queue, onResult) =>
-      broker.consumeResults(queue, (delivery) => {
-        raw.push(delivery.body);
-        onResult(delivery);
-      }),
-    queueInfo: (queue) => broker.queueInfo(queue),
-    close: () => broker.close(),
-  };
+  return new Proxy(broker, {
+    get(target, property, receiver) {
+      if (property === 'consumeResults') {
+        return (queue: string, onResult: (delivery: { body: unknown }) => void) =>
+          target.consumeResults(queue, (delivery) => {
+            raw.push(delivery.body);
+            onResult(delivery);
+          });
+      }
+      const value = Reflect.get(target, property, receiver);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
 }
 
 function directCount(raw: unknown[]) {
@@ -84,8 +82,12 @@ function plan(overrides: Partial<LoadTestPlan>): LoadTestPlan {
     payloadSize: 0,
     workMs: 5,
     failRate: 0,
+    crashRate: 0,
     timeoutMs: 60_000,
     settleMs: 1000,
+    brokerTimeoutMs: 60_000,
+    purge: false,
+    requireConsumers: false,
     maxUnconfirmed: 1000,
     resultsQueue: `qscale.results.${runId}`,
     thresholds: [],
@@ -157,7 +159,7 @@ describe('qscale load-test against RabbitMQ and worker containers', () => {
 
   it('sets the exit code from the thresholds', async () => {
     const failing = await qscale('load-test', '--tasks', '40', '--max-p95', '1ms', '--max-lost', '0');
-    expect(failing.code).toBe(1);
+    expect(failing.code).toBe(99);
     expect(failing.stdout).toMatch(/✘ --max-p95 1ms: p95 latency \d+ms > 1ms/);
     expect(failing.stdout).toContain('✔ --max-lost 0: lost 0 ≤ 0');
     expect(failing.stderr).toMatch(/error: threshold failed: --max-p95 1ms/);

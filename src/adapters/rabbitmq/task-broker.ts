@@ -1,5 +1,6 @@
 import type amqp from 'amqplib';
-import type { ControlMessage, TaskMessage } from '../../../templates/worker/src/protocol.js';
+import { randomUUID } from 'node:crypto';
+import type { ControlMessage, TaskMessage, WorkerStateReport } from '../../../templates/worker/src/protocol.js';
 import { CONTROL_EXCHANGE, taskQueueArguments } from '../../../templates/worker/src/protocol.js';
 import { QscaleError } from '../../core/errors.js';
 import type {
@@ -224,6 +225,47 @@ class AmqpTaskBroker implements TaskBroker {
     } catch (error) {
       if ((error as { code?: number }).code === 404) return 0;
       throw error;
+    }
+  }
+
+  async askWorkersHeld(expectedReplies: number, timeoutMs: number): Promise<{ replies: number; heldByQueue: Map<string, number> }> {
+    const { consumeConnection } = this.current();
+    const channel = await consumeConnection.createConfirmChannel();
+    channel.on('error', () => {});
+    const heldByQueue = new Map<string, number>();
+    const seen = new Set<string>();
+    const requestId = randomUUID();
+    try {
+      const { queue: replyTo } = await channel.assertQueue('', { exclusive: true, autoDelete: true });
+      let done: () => void = () => {};
+      const allIn = new Promise<void>((resolve) => (done = resolve));
+      await channel.consume(
+        replyTo,
+        (message) => {
+          if (!message) return;
+          let report: Partial<WorkerStateReport>;
+          try {
+            report = JSON.parse(message.content.toString('utf8'));
+          } catch {
+            return;
+          }
+          if (report.type !== 'worker-state' || report.requestId !== requestId || typeof report.queue !== 'string' || typeof report.held !== 'number') return;
+          if (seen.has(String(report.workerId))) return;
+          seen.add(String(report.workerId));
+          heldByQueue.set(report.queue, (heldByQueue.get(report.queue) ?? 0) + report.held);
+          if (seen.size >= expectedReplies) done();
+        },
+        { noAck: true },
+      );
+      await channel.assertExchange(CONTROL_EXCHANGE, 'fanout', { durable: true });
+      const request: ControlMessage = { type: 'report-state', requestId, replyTo };
+      channel.publish(CONTROL_EXCHANGE, '', Buffer.from(JSON.stringify(request)), { contentType: 'application/json', correlationId: requestId });
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([allIn, new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)))]);
+      clearTimeout(timer);
+      return { replies: seen.size, heldByQueue };
+    } finally {
+      await channel.close().catch(() => {});
     }
   }
 

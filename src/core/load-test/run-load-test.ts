@@ -83,6 +83,10 @@ export const DEADLINE_GRACE_MS = 10_000;
 const RESULTS_QUEUE_SLACK_MS = 60_000;
 /** Questions to the broker after the run ended (counts, cancel, clean-up) give up after this. */
 const FINAL_CALL_TIMEOUT_MS = 5_000;
+/** After the final count, results already published by workers still arrive for this long. */
+const RESULTS_IN_FLIGHT_MS = 1_000;
+/** How long the workers have to say what they hold at the end of a run. */
+const WORKER_REPORT_TIMEOUT_MS = 1_500;
 const RECONNECT_FIRST_DELAY_MS = 100;
 const RECONNECT_MAX_DELAY_MS = 2_000;
 
@@ -400,12 +404,14 @@ export async function runLoadTest(deps: LoadTestDependencies, plan: LoadTestPlan
 
     // What the broker still holds decides pending (and lost): asked before the cancel, which makes
     // the workers drop the rest. Within the tasks' grace, so no worker has dropped one on its own.
-    ({ held, heldKnown, unackedKnown } = await withTimeout(clock, countHeld(broker, plan.queues), FINAL_CALL_TIMEOUT_MS, { held: new Map(), heldKnown: false, unackedKnown: false }));
+    ({ held, heldKnown, unackedKnown } = await withTimeout(clock, countHeld(broker, plan.queues, clock), FINAL_CALL_TIMEOUT_MS, { held: new Map(), heldKnown: false, unackedKnown: false }));
     if (outcome !== 'finished') {
       await withTimeout(clock, broker.publishControl({ type: 'cancel-run', run: plan.runId, until: deadline }).then(() => true), FINAL_CALL_TIMEOUT_MS, false).then((sent) => {
         if (!sent) emit({ type: 'warning', message: `could not broadcast the cancel of ${plan.runId}: workers will drop its tasks at their deadline` });
       });
     }
+    // A task acked while the broker was counted had its result on the way: let it arrive.
+    if (ledger.unaccounted > 0 && up()) await clock.sleep(RESULTS_IN_FLIGHT_MS).catch(() => {});
   } finally {
     closed = true;
     endTimer.abort();
@@ -481,19 +487,33 @@ async function readBacklog(broker: TaskBroker, queues: string[]): Promise<QueueB
   return backlog;
 }
 
-/** What the broker holds of each task queue (and its quarantine queue): ready, + unacked when it can tell. */
-async function countHeld(broker: TaskBroker, queues: string[]): Promise<{ held: HeldByBroker; heldKnown: boolean; unackedKnown: boolean }> {
-  const held: HeldByBroker = new Map();
-  let unackedKnown = true;
+/**
+ * What the broker holds of each task queue (and its quarantine queue): ready from AMQP, and unacked
+ * from the workers themselves (every consumer answers `report-state` with what it holds), which is
+ * live; when not every consumer answers, the management API's unacked count, when configured.
+ */
+async function countHeld(broker: TaskBroker, queues: string[], clock: Clock): Promise<{ held: HeldByBroker; heldKnown: boolean; unackedKnown: boolean }> {
+  const counts = new Map<string, { ready: number; unacked?: number; consumers: number }>();
   for (const queue of queues) {
-    let count = 0;
+    const total = { ready: 0, unacked: 0 as number | undefined, consumers: 0 };
     for (const name of [queue, quarantineQueueOf(queue)]) {
       const info = await broker.queueInfo(name);
       if (!info) continue;
-      if (info.unacked === undefined) unackedKnown = false;
-      count += info.ready + (info.unacked ?? 0);
+      total.ready += info.ready;
+      total.unacked = info.unacked === undefined || total.unacked === undefined ? undefined : total.unacked + info.unacked;
+      if (name === queue) total.consumers = info.consumers;
     }
-    held.set(queue, count);
+    counts.set(queue, total);
+  }
+  const consumers = [...counts.values()].reduce((sum, count) => sum + count.consumers, 0);
+  const asked = consumers > 0 ? await withTimeout(clock, broker.askWorkersHeld(consumers, WORKER_REPORT_TIMEOUT_MS), WORKER_REPORT_TIMEOUT_MS + 1000, undefined) : undefined;
+  const workersAnswered = consumers === 0 || (asked !== undefined && asked.replies >= consumers);
+  const held: HeldByBroker = new Map();
+  let unackedKnown = true;
+  for (const [queue, count] of counts) {
+    const unacked = workersAnswered ? (asked?.heldByQueue.get(queue) ?? 0) : count.unacked;
+    if (unacked === undefined) unackedKnown = false;
+    held.set(queue, count.ready + (unacked ?? 0));
   }
   return { held, heldKnown: true, unackedKnown };
 }

@@ -72,6 +72,12 @@ export interface TaskBroker {
   queueInfo(queue: string): Promise<QueueInfo | undefined>;
   /** Empties a task queue; returns how many messages it removed (0 for an absent queue). */
   purgeQueue(queue: string): Promise<number>;
+  /**
+   * Asks every worker (`report-state` on the control exchange) how many tasks it holds unacked, and
+   * sums them per task queue: live, where the management API's unacked count lags by seconds.
+   * Waits for `expectedReplies` answers or `timeoutMs`, whichever comes first.
+   */
+  askWorkersHeld(expectedReplies: number, timeoutMs: number): Promise<{ replies: number; heldByQueue: Map<string, number> }>;
   /** Broadcasts a message to every worker on the control exchange (CONTROL_EXCHANGE). */
   publishControl(message: ControlMessage): Promise<void>;
   close(): Promise<void>;

@@ -111,10 +111,16 @@ describe('the load tester survives the broker', () => {
     const { deps } = setup({ respond: (_task, _queue, n) => (n === 0 ? [] : [{ delayMs: 10, outcome: 'completed' }]) });
     const provisional = await runLoadTest(deps, plan({ tasksPerQueue: 3, timeoutMs: 1000 }));
     expect(provisional.duplicatesStatus).toBe('provisional');
-    // Without unacked counts (no management API) nobody can say.
-    const blind = await runLoadTest(setup({ unackedKnown: false }).deps, plan({ tasksPerQueue: 3 }));
+    // Workers that do not answer report-state, and no management API: nobody can say what is unacked.
+    const blindSetup = setup({ unackedKnown: false });
+    blindSetup.broker.workerReplies = 0;
+    const blind = await runLoadTest(blindSetup.deps, plan({ tasksPerQueue: 3 }));
     expect(blind.duplicatesStatus).toBe('provisional');
     expect(blind.broker.unackedKnown).toBe(false);
+    // The same workers with the management API: its unacked count stands in.
+    const apiSetup = setup();
+    apiSetup.broker.workerReplies = 0;
+    expect((await runLoadTest(apiSetup.deps, plan({ tasksPerQueue: 3 }))).duplicatesStatus).toBe('final');
   });
 
   it('declares its results queue to expire after the run, so a dead tester leaves nothing behind', async () => {

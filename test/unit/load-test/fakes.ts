@@ -314,6 +314,15 @@ export class FakeTaskBroker implements TaskBroker {
     return count;
   }
 
+  /** Workers that answer report-state; default: every consumer, each holding nothing unacked. */
+  workerReplies?: number;
+
+  async askWorkersHeld(expectedReplies: number): Promise<{ replies: number; heldByQueue: Map<string, number> }> {
+    this.calls.push(`askWorkersHeld ${expectedReplies}`);
+    if (this.down) throw new Error('connection closed');
+    return { replies: this.workerReplies ?? expectedReplies, heldByQueue: new Map() };
+  }
+
   async publishControl(message: ControlMessage): Promise<void> {
     if (this.down) throw new Error('connection closed');
     this.controls.push(message);
