@@ -1,4 +1,6 @@
+import { hostname } from 'node:os';
 import type { Command } from 'commander';
+import type { LockOwner } from '../core/scale/service-lock.js';
 import { loadConfig, type QscaleConfig } from '../core/config/qscale-config.js';
 import type { EventSink } from '../core/events.js';
 import type { FleetBackend } from '../core/backend/fleet-backend.js';
@@ -7,6 +9,21 @@ import type { ContainerEngine } from '../core/ports/container-engine.js';
 import type { ContainerLogSource } from '../core/ports/container-logs.js';
 import type { CliDependencies } from './dependencies.js';
 import { Output } from './output.js';
+
+/** This process as the owner of a scaling lock; a lock's owner on this host is alive while its pid runs. */
+const thisProcess: LockOwner = {
+  id: `${hostname()}:${process.pid}`,
+  isAlive(ownerId) {
+    const [host, pid] = ownerId.split(':');
+    if (host !== hostname() || !/^\d+$/.test(pid ?? '')) return undefined;
+    try {
+      process.kill(Number(pid), 0);
+      return true;
+    } catch (error) {
+      return (error as NodeJS.ErrnoException).code === 'EPERM';
+    }
+  },
+};
 
 export interface GlobalOptions {
   config?: string;
@@ -40,7 +57,8 @@ export class CommandContext {
 
   /** test-config.yml and the compose file, parsed once. */
   get config(): QscaleConfig {
-    this.loadedConfig ??= loadConfig({
+    if (this.loadedConfig) return this.loadedConfig;
+    this.loadedConfig = loadConfig({
       configFile: this.globals.config,
       composeFile: this.globals.file,
       profiles: this.globals.profile,
@@ -48,6 +66,8 @@ export class CommandContext {
       env: this.deps.env,
       cwd: this.deps.cwd,
     });
+    // What Compose would warn about too (unset variables, several candidate files), once per run.
+    for (const warning of this.loadedConfig.compose.warnings ?? []) this.out.warn(warning);
     return this.loadedConfig;
   }
 
@@ -61,6 +81,6 @@ export class CommandContext {
     const swarm = this.deps.createSwarm?.(this.engine);
     // Connects only when asked: before a scale-in, or for `ps`.
     const workerStates = this.deps.createWorkerStateProbe?.(this.config.broker.url);
-    return selectBackend(this.config, { engine: this.engine, swarm, clock: this.deps.clock, onEvent, signal: this.signal, abandon: this.abandon, workerStates });
+    return selectBackend(this.config, { engine: this.engine, swarm, clock: this.deps.clock, onEvent, signal: this.signal, abandon: this.abandon, workerStates, lockOwner: thisProcess });
   }
 }
