@@ -84,11 +84,16 @@ function dockerdPid(): number | undefined {
   }
 }
 
-/** Starts dockerd as the set-up script does, unless one runs; waits until it answers. */
+/**
+ * Waits until dockerd answers, starting it as the set-up script does whenever none runs: one
+ * still shutting down is let finish first, one starting up is let start.
+ */
 async function ensureDockerd(): Promise<void> {
-  if (await engineAnswers()) return;
-  if (dockerdPid() === undefined) execFileSync('sh', ['-c', START_DOCKERD]);
-  await eventually('dockerd to answer `docker info`', engineAnswers, 60_000);
+  await eventually('dockerd to answer `docker info`', async () => {
+    if (await engineAnswers()) return true;
+    if (dockerdPid() === undefined) execFileSync('sh', ['-c', START_DOCKERD]);
+    return false;
+  }, 90_000);
 }
 
 /** A replica as a scale-up makes it; --init so dockerd's shutdown stops it at once, keeping the outage short. */
