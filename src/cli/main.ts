@@ -31,7 +31,7 @@ function reportError(out: Output, error: unknown, env: NodeJS.ProcessEnv, signal
     return 2;
   }
   // The reader of our output left (`| head`): as for `docker logs -f | head`, that is no failure.
-  if (isClosedStreamError(error)) return 0;
+  if (isClosedStreamError(error) && out.stdoutClosed) return 0;
   if (signal.aborted) {
     out.error('interrupted');
     return interruptExitCode(signal);
