@@ -1,5 +1,5 @@
 import type { AutoscalePolicy, BacklogRule } from './policy.js';
-import { RATE_CHANGE, serviceRateOf, updateRates, type RateEstimate } from './rates.js';
+import { serviceRateOf, updateRates, type RateEstimate } from './rates.js';
 
 /** Queue statistics as observed at `at` (ms since the epoch). */
 export interface QueueSample {
@@ -104,12 +104,16 @@ interface Candidate {
   reason: string;
   /** Rate mode: messages wait long enough that the fleet is behind; tolerance and reversal limits step aside. */
   behind?: boolean;
+  /** Rate mode: messages have waited at every poll for a drain time: the tolerance steps aside, so the backlog drains. */
+  persistentBacklog?: boolean;
   /** Rate mode: the need before rounding. */
   need?: number;
 }
 
 /** Rate mode: a backlog that takes the fleet longer than this to reach means it is behind. */
-export const BEHIND_AFTER_S = 2;
+export const BEHIND_AFTER_S = 5;
+/** Rate mode: standard deviations of the arrival rate's noise added to the arrival rate. */
+export const NOISE_HEADROOM = 1;
 /** Rate mode: a need within this of a whole replica rounds down (measured rates are never exact). */
 export const NEED_ROUNDING = 0.05;
 /** Rate mode: a fall by 2 replicas or more is confirmed after this, instead of the stabilisation window. */
@@ -162,7 +166,7 @@ export function decide(input: DecideInput): Decision {
 
   // Every rule's recommendation; the highest wins.
   const backlog = inputs.backlog;
-  const backlogRecommendation = policy.backlog.kind === 'rate' ? rateCandidate(policy.backlog, backlog, current, rates, inputs) : backlogCandidate(policy.backlog, backlog, queue, current);
+  const backlogRecommendation = policy.backlog.kind === 'rate' ? rateCandidate(policy.backlog, backlog, queue, current, rates, inputs) : backlogCandidate(policy.backlog, backlog, queue, current);
   const candidates: Candidate[] = [backlogRecommendation];
   if (policy.cpuTargetPercent !== undefined && current > 0 && cpu) {
     const ratio = cpu.percent / policy.cpuTargetPercent;
@@ -201,7 +205,7 @@ export function decide(input: DecideInput): Decision {
   if (current < policy.minReplicas) return decision(policy.minReplicas, 'min-replicas', `${current} is below min_replicas ${policy.minReplicas}`);
   if (current > policy.maxReplicas) return decision(policy.maxReplicas, 'max-replicas', `${current} is above max_replicas ${policy.maxReplicas}`);
   if (policy.backlog.kind === 'rate') {
-    return decideByRate({ rule: policy.backlog, policy, history, now, current, winner, rateWon: winner.rule === 'rate' || backlogRecommendation.replicas === winner.replicas, behind: Boolean(backlogRecommendation.behind), need: backlogRecommendation.need, changedAt: rates.changedAt, cooldownRemainingMs, decision });
+    return decideByRate({ rule: policy.backlog, policy, history, now, current, winner, rateWon: winner.rule === 'rate' || backlogRecommendation.replicas === winner.replicas, behind: Boolean(backlogRecommendation.behind), persistentBacklog: Boolean(backlogRecommendation.persistentBacklog), need: backlogRecommendation.need, changedAt: rates.changedAt, cooldownRemainingMs, decision });
   }
 
   if (recommendation > current) {
@@ -230,11 +234,11 @@ export function decide(input: DecideInput): Decision {
 
 /**
  * Rate mode's recommendation: ceil(arrival rate ÷ service rate + backlog ÷ (service rate × drain
- * time)). The arrival rate is the slow estimate while fast and slow agree (noise), the fast one
- * when they part by RATE_CHANGE (a real change), and the highest of slow, fast and last while the
- * fleet is behind (messages wait over BEHIND_AFTER_S).
+ * time)). The arrival rate is the slow estimate (noise-proof; restarted at a confirmed new level,
+ * rates.ts), or the highest of slow, fast and last while the fleet is behind (messages wait over
+ * BEHIND_AFTER_S): a rise is acted on when the queue shows it, not when one sample suggests it.
  */
-function rateCandidate(rule: Extract<BacklogRule, { kind: 'rate' }>, backlog: number, current: number, rates: RateEstimate, inputs: DecisionInputs): Candidate {
+function rateCandidate(rule: Extract<BacklogRule, { kind: 'rate' }>, backlog: number, queue: QueueSample, current: number, rates: RateEstimate, inputs: DecisionInputs): Candidate {
   const serviceRate = serviceRateOf(rates) ?? rule.serviceRate;
   const { arrivalSlow: slow, arrivalFast: fast, arrivalLast: last } = rates;
   if (serviceRate === undefined || slow === undefined || fast === undefined) {
@@ -242,23 +246,25 @@ function rateCandidate(rule: Extract<BacklogRule, { kind: 'rate' }>, backlog: nu
     const missing = serviceRate === undefined ? 'no service rate measured yet' : 'no arrival rate yet';
     return { rule: 'rate', replicas, reason: `${missing}: backlog ${backlog} / ${FALLBACK_BACKLOG_PER_WORKER} per worker → ${replicas}` };
   }
-  const waitS = backlog / (Math.max(current, 1) * serviceRate);
+  // What waits: the ready messages, and the unacked ones beyond one in progress per consumer
+  // (prefetched). The ones in progress are the arrival term's business.
+  const waiting = queue.ready + Math.max(0, (queue.unacked ?? 0) - queue.consumers);
+  const waitS = waiting / (Math.max(current, 1) * serviceRate);
   const behind = waitS > BEHIND_AFTER_S;
   let arrival: number;
   let basis: string;
   if (behind) {
     arrival = Math.max(slow, fast, last ?? fast);
     basis = `behind: ${round(waitS)}s of work waiting`;
-  } else if (fast > slow * (1 + RATE_CHANGE)) {
-    // Rising faster than noise would: act before the backlog says so. A fall waits for its confirmation (rates.ts).
-    arrival = fast;
-    basis = 'rising';
   } else {
-    arrival = slow;
-    basis = rates.changedAt !== undefined && rates.changedAt === rates.at ? 'new level' : 'steady';
+    // Noisy arrivals get headroom in proportion to their noise: the queue then rarely builds up,
+    // and the count rarely moves. Steady arrivals get none.
+    const noise = Math.sqrt(rates.arrivalVariance ?? 0);
+    arrival = slow + NOISE_HEADROOM * noise;
+    basis = `${rates.changedAt !== undefined && rates.changedAt === rates.at ? 'new level' : 'steady'}${noise >= 0.05 ? ` ${round(slow)}/s + ${NOISE_HEADROOM} × noise ${round(noise)}/s` : ''}`;
   }
   const drainS = rule.drainTimeMs / 1000;
-  const need = arrival / serviceRate + backlog / (serviceRate * drainS);
+  const need = arrival / serviceRate + waiting / (serviceRate * drainS);
   // Waiting messages keep one worker, however small their share of one.
   const replicas = Math.max(backlog > 0 ? 1 : 0, Math.ceil(need - NEED_ROUNDING));
   inputs.arrivalRate = round(arrival);
@@ -268,8 +274,9 @@ function rateCandidate(rule: Extract<BacklogRule, { kind: 'rate' }>, backlog: nu
     rule: 'rate',
     replicas,
     behind,
+    persistentBacklog: rates.waitingSince !== undefined && rates.at - rates.waitingSince >= rule.drainTimeMs,
     need,
-    reason: `arrivals ${round(arrival)}/s (${basis}) / ${round(serviceRate)}/s per worker + backlog ${backlog} drained in ${drainS}s → need ${inputs.need} → ${replicas}`,
+    reason: `arrivals ${round(arrival)}/s (${basis}) / ${round(serviceRate)}/s per worker + ${round(waiting)} waiting drained in ${drainS}s → need ${inputs.need} → ${replicas}`,
   };
 }
 
@@ -284,6 +291,7 @@ interface RateDecisionInput {
   /** Whether the rate rule made it (the tolerance is on its need; CPU and message-rate rules have their own). */
   rateWon: boolean;
   behind: boolean;
+  persistentBacklog: boolean;
   need?: number;
   /** When the arrival rate last moved to a new level (rates.ts). */
   changedAt?: number;
@@ -304,7 +312,7 @@ function decideByRate(input: RateDecisionInput): Decision {
   const recommendation = winner.replicas;
   const seconds = (ms: number) => `${(ms / 1000).toFixed(1)}s`;
   if (recommendation > current) {
-    if (input.rateWon && need !== undefined && !behind && current > 0 && need <= current * (1 + rule.tolerance)) {
+    if (input.rateWon && need !== undefined && !behind && !input.persistentBacklog && current > 0 && need <= current * (1 + rule.tolerance)) {
       return decision(current, 'tolerance', `${winner.reason}; held at ${current}: need ${round(need)} is within the ${Math.round(rule.tolerance * 100)}% tolerance`);
     }
     const sinceDown = history.lastScaleDownAt === undefined ? Infinity : now - history.lastScaleDownAt;

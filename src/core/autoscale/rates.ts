@@ -12,6 +12,8 @@ export interface RateEstimate {
   consumers: number;
   /** Arrival rate, tasks/s, smoothed over RATE_TIME_CONSTANTS.slowMs. */
   arrivalSlow?: number;
+  /** Variance of the unsmoothed arrival rates around the slow estimate, (tasks/s)², smoothed alike: the noise. */
+  arrivalVariance?: number;
   /** Arrival rate, tasks/s, smoothed over RATE_TIME_CONSTANTS.fastMs. */
   arrivalFast?: number;
   /** The last unsmoothed arrival rate, tasks/s. */
@@ -25,6 +27,8 @@ export interface RateEstimate {
   recentArrivals?: ReadonlyArray<{ at: number; rate: number }>;
   /** When the arrival rate last moved to a new level (see updateRates), ms. */
   changedAt?: number;
+  /** Since when messages have waited (ready > 0) at every sample; absent while none wait. */
+  waitingSince?: number;
 }
 
 /** What one poll saw of the queue: counts, and rates where the management API gives them. */
@@ -63,7 +67,9 @@ export const RATE_CHANGE = 0.25;
  */
 export function updateRates(previous: RateEstimate | undefined, sample: FlowSample, knownServiceRate?: number): RateEstimate {
   const backlog = sample.ready + (sample.unacked ?? 0);
-  const base: RateEstimate = { ...previous, at: sample.at, backlog, ready: sample.ready, consumers: sample.consumers };
+  const waitingSince = sample.ready > 0 ? (previous?.waitingSince ?? sample.at) : undefined;
+  const base: RateEstimate = { ...previous, at: sample.at, backlog, ready: sample.ready, consumers: sample.consumers, waitingSince };
+  if (waitingSince === undefined) delete base.waitingSince;
   if (!previous) {
     // The first sample: rates the broker reports directly are usable already.
     const service = serviceSample(sample, sample.consumers);
@@ -101,11 +107,17 @@ export function updateRates(previous: RateEstimate | undefined, sample: FlowSamp
   if (arrival === undefined) return next;
   if (previous.arrivalSlow === undefined || previous.arrivalFast === undefined) return seedArrival({ ...next, arrivalSource }, arrival);
   const recentArrivals = [...(previous.recentArrivals ?? []), { at: sample.at, rate: arrival }].filter((entry) => entry.at >= sample.at - CHANGE_CONFIRM_MS);
+  const slowWeight = weightOf(dtMs, RATE_TIME_CONSTANTS.slowMs);
+  const deviation = arrival - previous.arrivalSlow;
+  // A step to a new level is no noise: beyond RATE_CHANGE, a deviation counts only up to it.
+  const noiseBound = RATE_CHANGE * Math.max(previous.arrivalSlow, 1);
+  const noise = Math.max(-noiseBound, Math.min(noiseBound, deviation));
   const updated: RateEstimate = {
     ...next,
     arrivalSource,
     arrivalLast: arrival,
-    arrivalSlow: previous.arrivalSlow + weightOf(dtMs, RATE_TIME_CONSTANTS.slowMs) * (arrival - previous.arrivalSlow),
+    arrivalSlow: previous.arrivalSlow + slowWeight * deviation,
+    arrivalVariance: (1 - slowWeight) * ((previous.arrivalVariance ?? 0) + slowWeight * noise * noise),
     arrivalFast: previous.arrivalFast + weightOf(dtMs, RATE_TIME_CONSTANTS.fastMs) * (arrival - previous.arrivalFast),
     recentArrivals,
   };
@@ -123,8 +135,11 @@ function confirmChange(estimate: RateEstimate, now: number): RateEstimate {
   const slow = estimate.arrivalSlow;
   if (slow === undefined || recent.length < 3 || now - recent[0].at < CHANGE_CONFIRM_MS * 0.9) return estimate;
   const rates = recent.map((entry) => entry.rate);
-  if (rates.every((rate) => rate < slow * (1 - RATE_CHANGE))) return { ...estimate, arrivalSlow: Math.max(...rates), changedAt: now };
-  if (rates.every((rate) => rate > slow * (1 + RATE_CHANGE))) return { ...estimate, arrivalSlow: Math.min(...rates), changedAt: now };
+  // The noise is measured afresh at the new level.
+  const mean = rates.reduce((sum, rate) => sum + rate, 0) / rates.length;
+  const arrivalVariance = rates.reduce((sum, rate) => sum + (rate - mean) ** 2, 0) / rates.length;
+  if (rates.every((rate) => rate < slow * (1 - RATE_CHANGE))) return { ...estimate, arrivalSlow: Math.max(...rates), arrivalVariance, changedAt: now };
+  if (rates.every((rate) => rate > slow * (1 + RATE_CHANGE))) return { ...estimate, arrivalSlow: Math.min(...rates), arrivalVariance, changedAt: now };
   return estimate;
 }
 
@@ -136,7 +151,7 @@ export function serviceRateOf(estimate: Pick<RateEstimate, 'ackRate' | 'busyWork
 }
 
 function seedArrival(estimate: RateEstimate, arrival: number): RateEstimate {
-  return { ...estimate, arrivalLast: arrival, arrivalSlow: arrival, arrivalFast: arrival, recentArrivals: [{ at: estimate.at, rate: arrival }] };
+  return { ...estimate, arrivalLast: arrival, arrivalSlow: arrival, arrivalVariance: 0, arrivalFast: arrival, recentArrivals: [{ at: estimate.at, rate: arrival }] };
 }
 
 /** Acks/s and the busy consumers that made them, when this sample tells both. */

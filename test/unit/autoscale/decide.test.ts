@@ -134,8 +134,10 @@ describe('decide', () => {
         arrivalSource: 'publish-rate',
         arrivalLast: 12,
         arrivalSlow: 12,
+        arrivalVariance: 0,
         arrivalFast: 12,
         recentArrivals: [{ at: NOW, rate: 12 }],
+        waitingSince: NOW,
       },
     });
   });
@@ -193,7 +195,7 @@ describe('decide, rate mode (the default)', () => {
   }
 
   /** `current` replicas that have been measured at `serviceRate` each, and now see `flow.publish`. */
-  function rated(current: number, flow: Flow, history: Partial<AutoscaleHistory> = {}): { metrics: ServiceMetrics; history: AutoscaleHistory } {
+  function rated(current: number, flow: Flow, history: Partial<AutoscaleHistory> = {}, waitingFor?: number): { metrics: ServiceMetrics; history: AutoscaleHistory } {
     const mu = flow.serviceRate ?? 10;
     const ready = flow.ready ?? 0;
     const recent = flow.recent ?? [];
@@ -213,6 +215,7 @@ describe('decide, rate mode (the default)', () => {
           ackRate: mu * current,
           busyWorkers: current,
           recentArrivals: recent.map((rate, index) => ({ at: ago(2_000 * (recent.length - index)), rate })),
+          ...(waitingFor !== undefined ? { waitingSince: ago(waitingFor) } : {}),
         },
       },
     };
@@ -224,6 +227,8 @@ describe('decide, rate mode (the default)', () => {
     current: number;
     flow: Flow;
     history?: Partial<AutoscaleHistory>;
+    /** Messages have waited at every poll for this long. */
+    waitingFor?: number;
     expected: { desired: number | null; direction: string; rule: string };
   }
 
@@ -231,13 +236,23 @@ describe('decide, rate mode (the default)', () => {
     { name: 'need 56/s ÷ 10/s = 5.6 → 6: already there', current: 6, flow: { publish: 56 }, expected: { desired: 6, direction: 'hold', rule: 'rate' } },
     { name: 'need 8 beyond the tolerance: up to 8', current: 6, flow: { publish: 80 }, expected: { desired: 8, direction: 'up', rule: 'rate' } },
     { name: 'need 6.4 within 10 % of 6: tolerance holds', current: 6, flow: { publish: 64 }, expected: { desired: 6, direction: 'hold', rule: 'tolerance' } },
-    { name: '2.5 s of work waiting: behind, tolerance waived (6.4 + 150/300 → 7)', current: 6, flow: { publish: 64, ready: 150 }, expected: { desired: 7, direction: 'up', rule: 'rate' } },
-    { name: 'drain term: 50/s + 120 waiting / (10/s × 30 s) = 5.4 → 6', current: 5, flow: { publish: 50, ready: 120 }, expected: { desired: 6, direction: 'up', rule: 'rate' } },
-    { name: 'fast estimate 25 % above the slow: rising, use it', current: 4, flow: { publish: 60, slow: 40, fast: 60 }, expected: { desired: 6, direction: 'up', rule: 'rate' } },
+    { name: '6 s of work waiting: behind, tolerance waived (6.4 + 360/300 → 8)', current: 6, flow: { publish: 64, ready: 360 }, expected: { desired: 8, direction: 'up', rule: 'rate' } },
+    { name: '2 s of work waiting is not behind: the tolerance holds (5 + 100/300)', current: 5, flow: { publish: 50, ready: 100 }, expected: { desired: 5, direction: 'hold', rule: 'tolerance' } },
+    {
+      name: 'messages waiting at every poll for a drain time: the tolerance steps aside so they drain',
+      current: 5,
+      flow: { publish: 50, ready: 100 },
+      history: {},
+      waitingFor: 30_000,
+      expected: { desired: 6, direction: 'up', rule: 'rate' },
+    },
+    { name: 'prefetched unacked messages beyond one per consumer wait too (5 + 300/300)', current: 5, flow: { publish: 50, ready: 0, unacked: 305 }, expected: { desired: 6, direction: 'up', rule: 'rate' } },
+    { name: 'a rise the queue shows (behind): the fast and last rates count (60 + 250/300 → 7)', current: 4, flow: { publish: 60, slow: 40, fast: 60, ready: 250 }, expected: { desired: 7, direction: 'up', rule: 'rate' } },
+    { name: 'a rise the queue does not show yet: the slow estimate, within the tolerance', current: 4, flow: { publish: 60, slow: 40, fast: 60 }, expected: { desired: 4, direction: 'hold', rule: 'tolerance' } },
     // The slow estimate moves to 40.5 (one 2 s sample of 30 s smoothing): need 4.05, asks for 5 but within the tolerance.
     { name: 'noise: fast 20 % above the slow is not a rise', current: 4, flow: { publish: 48, slow: 40, fast: 48 }, expected: { desired: 4, direction: 'hold', rule: 'tolerance' } },
     { name: 'up cooldown applies while not behind', current: 4, flow: { publish: 60 }, history: { lastScaleUpAt: ago(5_000) }, expected: { desired: 4, direction: 'hold', rule: 'cooldown' } },
-    { name: 'up cooldown waived while behind', current: 4, flow: { publish: 60, ready: 100 }, history: { lastScaleUpAt: ago(5_000) }, expected: { desired: 7, direction: 'up', rule: 'rate' } },
+    { name: 'up cooldown waived while behind (6 + 240/300 → 7)', current: 4, flow: { publish: 60, ready: 240 }, history: { lastScaleUpAt: ago(5_000) }, expected: { desired: 7, direction: 'up', rule: 'rate' } },
     { name: 'falling by one: held by a recommendation within the window', current: 7, flow: { publish: 56 }, history: { recommendations: [{ at: ago(30_000), replicas: 7 }] }, expected: { desired: 7, direction: 'hold', rule: 'stabilization' } },
     { name: 'falling by one: down once the window holds nothing higher', current: 7, flow: { publish: 56 }, history: { recommendations: [{ at: ago(61_000), replicas: 7 }] }, expected: { desired: 6, direction: 'down', rule: 'rate' } },
     { name: 'falling by two or more: only the quick 20 s window holds', current: 8, flow: { publish: 20 }, history: { recommendations: [{ at: ago(40_000), replicas: 8 }] }, expected: { desired: 2, direction: 'down', rule: 'rate' } },
@@ -245,7 +260,7 @@ describe('decide, rate mode (the default)', () => {
     { name: 'reversal: no down within 60 s of an up', current: 7, flow: { publish: 56 }, history: { lastScaleUpAt: ago(40_000) }, expected: { desired: 7, direction: 'hold', rule: 'reversal' } },
     { name: 'reversal: unless the need halved', current: 8, flow: { publish: 30 }, history: { lastScaleUpAt: ago(40_000) }, expected: { desired: 3, direction: 'down', rule: 'rate' } },
     { name: 'reversal: no up within 60 s of a down', current: 4, flow: { publish: 50 }, history: { lastScaleDownAt: ago(20_000) }, expected: { desired: 4, direction: 'hold', rule: 'reversal' } },
-    { name: 'reversal: unless messages wait (5 + 100/300 → 6)', current: 4, flow: { publish: 50, ready: 100 }, history: { lastScaleDownAt: ago(20_000) }, expected: { desired: 6, direction: 'up', rule: 'rate' } },
+    { name: 'reversal: unless the fleet is behind (5 + 240/300 → 6)', current: 4, flow: { publish: 50, ready: 240 }, history: { lastScaleDownAt: ago(20_000) }, expected: { desired: 6, direction: 'up', rule: 'rate' } },
     {
       name: 'a fall confirmed over 20 s: earlier recommendations and the down cooldown no longer hold',
       current: 6,
@@ -268,7 +283,7 @@ describe('decide, rate mode (the default)', () => {
   ];
 
   it.each(rateRows)('$name', (row) => {
-    const { metrics: observed, history } = rated(row.current, row.flow, row.history);
+    const { metrics: observed, history } = rated(row.current, row.flow, row.history, row.waitingFor);
     const decision = decide({ policy: ratePolicy(row.policy), metrics: observed, history, now: NOW });
     expect({ desired: decision.desired, direction: decision.direction, rule: decision.rule }).toEqual(row.expected);
   });
@@ -294,7 +309,7 @@ describe('decide, rate mode (the default)', () => {
   it('explains itself with the rates it used', () => {
     const { metrics: observed, history } = rated(6, { publish: 80, ready: 30 });
     const decision = decide({ policy: ratePolicy(), metrics: observed, history, now: NOW });
-    expect(decision.reason).toBe('arrivals 80/s (steady) / 10/s per worker + backlog 30 drained in 30s → need 8.1 → 9');
+    expect(decision.reason).toBe('arrivals 80/s (steady) / 10/s per worker + 30 waiting drained in 30s → need 8.1 → 9');
     expect(decision.inputs).toMatchObject({ arrivalRate: 80, serviceRate: 10, need: 8.1 });
   });
 });

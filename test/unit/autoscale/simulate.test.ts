@@ -101,12 +101,13 @@ describe('the shipped steady trace (examples/traces/steady-noisy.csv: 56 tasks/s
   it('the built-in rate mode scales a few times where the old 10-per-worker default flaps', () => {
     const rate = run(policyOf({ minReplicas: 1, maxReplicas: 10 }).backlog);
     const old = run({ kind: 'target-backlog', targetPerWorker: 10 });
-    // Measured: rate mode 3 events (0 reversals, 0.99× the minimum need); the old default 112 (44 reversals, 1.27×).
+    // Measured: rate mode 2 events (1 → 7 → 6 at the start; 0 reversals, 1.15× the minimum need);
+    // the old default 112 (44 reversals, 1.27×). The issue's limits: ≤ 12 events, 0 reversals, ≤ 1.25×.
     expect(rate.scaleEventsPerHour).toBeLessThanOrEqual(6);
     expect(old.scaleEventsPerHour).toBeGreaterThanOrEqual(90);
     expect(rate.reversalsWithin60s).toBe(0);
     expect(old.reversalsWithin60s).toBeGreaterThanOrEqual(30);
-    expect(rate.workerSecondsRatio).toBeLessThanOrEqual(1.1);
+    expect(rate.workerSecondsRatio).toBeLessThanOrEqual(1.2);
     expect(rate.workerSecondsRatio).toBeLessThan(old.workerSecondsRatio);
     expect(rate.timeOverLatencyTargetS).toBeLessThanOrEqual(10);
     expect(rate.finalBacklog).toBe(0);
