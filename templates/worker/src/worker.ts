@@ -60,6 +60,8 @@ export class Worker {
   async start(): Promise<void> {
     const { log, heartbeat } = this.deps;
     const connection = await amqp.connect(this.settings.brokerUrl, {
+      // Shown by `rabbitmqctl list_connections` and the management UI: which worker, which queue.
+      clientProperties: { connection_name: `qscale-worker ${this.workerId} ${this.settings.queue}` },
       recovery: { initialDelay: 500, maxDelay: 5_000, factor: 2, jitter: 0.2, waitForConnect: false, setup: (model: ChannelModel) => this.openSession(model) },
     });
     this.connection = connection;
