@@ -1,4 +1,5 @@
 import { encodeDockerFrame } from '../../src/core/logs/demux-docker-stream.js';
+import { LOCK_LABEL } from '../../src/core/scale/service-lock.js';
 import {
   ContainerGoneError,
   NameConflictError,
@@ -25,7 +26,9 @@ export class FakeEngine implements ContainerEngine, ContainerLogSource {
   readonly networks = new Map<string, NetworkSpec>();
   readonly images = new Set<string>();
   readonly calls: string[] = [];
-  /** Runs before each create resolves: lets a test interleave another process's work. */
+  /** Scaling locks taken and released (kept out of `calls`). */
+  readonly lockCalls: string[] = [];
+  /** Runs before each create (of a container, not a lock) resolves: lets a test interleave another process's work. */
   beforeCreate?: (spec: ContainerSpec) => Promise<void> | void;
   failStartOf?: (name: string) => Error | undefined;
   /** CPU percent containerStats reports for a container (default 0). */
@@ -95,11 +98,12 @@ export class FakeEngine implements ContainerEngine, ContainerLogSource {
   }
 
   async createContainer(spec: ContainerSpec) {
-    await this.beforeCreate?.(spec);
+    if (!spec.labels[LOCK_LABEL]) await this.beforeCreate?.(spec);
     if ([...this.containers.values()].some((container) => container.name === spec.name)) throw new NameConflictError(spec.name);
     const id = `c${this.nextId++}`.padEnd(12, '0');
     this.containers.set(id, { id, name: spec.name, image: spec.image, labels: { ...spec.labels }, state: 'created', status: 'Created', createdAt: this.now(), restartCount: 0, spec });
-    this.record(`create ${spec.name}`);
+    if (spec.labels[LOCK_LABEL]) this.lockCalls.push(`lock ${spec.name}`);
+    else this.record(`create ${spec.name}`);
     return id;
   }
 
@@ -125,7 +129,8 @@ export class FakeEngine implements ContainerEngine, ContainerLogSource {
     if (!container) return;
     if (container.state === 'running' && !options.force) throw new Error(`cannot remove running container ${container.name}`);
     this.containers.delete(id);
-    this.record(`remove ${container.name}`);
+    if (container.labels[LOCK_LABEL]) this.lockCalls.push(`unlock ${container.name}`);
+    else this.record(`remove ${container.name}`);
   }
 
   async containerStats(id: string) {

@@ -151,7 +151,8 @@ export class DockerEngine implements ContainerEngine, ContainerLogSource {
     try {
       await this.call(() => this.docker.getContainer(id).start());
     } catch (error) {
-      if (statusOf(error) === 404) throw new ContainerGoneError(id);
+      // Gone, or being removed by another process (409 "marked for removal"): either way it will not run.
+      if (statusOf(error) === 404 || (statusOf(error) === 409 && /marked for removal|removal .*in progress/i.test(messageOf(error)))) throw new ContainerGoneError(id);
       if (statusOf(error) !== 304) throw error;
     }
   }

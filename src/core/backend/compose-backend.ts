@@ -9,6 +9,7 @@ import { followFleetLogs, type LogSink } from '../logs/follow-fleet-logs.js';
 import type { ContainerEngine } from '../ports/container-engine.js';
 import type { ContainerLogSource } from '../ports/container-logs.js';
 import type { WorkerStateProbe } from '../ports/worker-state.js';
+import type { LockOwner } from '../scale/service-lock.js';
 import { liveContainers } from '../scale/plan.js';
 import { scaleServices, type ScaleDependencies, type ScaleRequest } from '../scale/scale-service.js';
 import type { BackendLogOptions, FleetBackend, ReplicaRow, ServiceReplicaCounts } from './fleet-backend.js';
@@ -22,6 +23,8 @@ export interface BackendDependencies {
   abandon?: AbortSignal;
   /** Asks the workers what they are doing: scale-in stops idle ones first; `ps` shows it. */
   workerStates?: WorkerStateProbe;
+  /** This process, as the owner of a service's scaling lock. */
+  lockOwner?: LockOwner;
 }
 
 /** The fleet as Compose runs it: containers on one engine, labelled as Compose labels its own. */

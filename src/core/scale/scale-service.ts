@@ -10,6 +10,7 @@ import type { ContainerLogSource } from '../ports/container-logs.js';
 import type { WorkerState, WorkerStateProbe } from '../ports/worker-state.js';
 import { specHash, stopGraceMs, type ProjectIdentity } from './container-spec.js';
 import { executePlan, type ExecutionResult, type LeftBehind } from './execute.js';
+import { lockService, type LockOwner } from './service-lock.js';
 import { isEmptyPlan, liveContainers, planScale, type Operation, type ScalePlan } from './plan.js';
 
 export interface ScaleDependencies {
@@ -24,6 +25,8 @@ export interface ScaleDependencies {
   workerStates?: WorkerStateProbe;
   /** Reads a dead container's last log lines before it is removed. */
   logs?: Pick<ContainerLogSource, 'openLogs'>;
+  /** Who this process is, for the per-service lock (and whether another lock's owner still runs). */
+  lockOwner?: LockOwner;
 }
 
 export interface ScaleRequest {
@@ -167,7 +170,24 @@ export async function scaleServices(deps: ScaleDependencies, requests: ScaleRequ
     });
   }
   throwIfAborted(deps.signal);
-  const outcomes = await Promise.all(prepared.map((entry) => carryOut(deps, entry, options)));
+  // One run at a time per service; services in name order, so two scale-all runs cannot deadlock.
+  const releases: Array<() => Promise<void>> = [];
+  let outcomes: ScaleOutcome[];
+  try {
+    for (const [index, entry] of [...prepared.entries()].sort(([, a], [, b]) => a.plan.service.localeCompare(b.plan.service))) {
+      if (isEmptyPlan(entry.plan)) continue;
+      const lock = await lockService(deps, options.project.name, entry.plan.service, entry.request.worker.definition.image);
+      if (!lock) continue;
+      releases.push(lock.release);
+      // Another run changed the service meanwhile: what was observed before is history.
+      if (lock.waited) prepared[index] = await prepareScale(deps, entry.request, options);
+    }
+    outcomes = await Promise.all(prepared.map((entry) => carryOut(deps, entry, options)));
+  } finally {
+    const released = Promise.all(releases.map((release) => release()));
+    // Abandoned: the locks go as soon as the engine answers, without waiting for it here.
+    if (!deps.abandon?.aborted) await released;
+  }
   const incomplete = outcomes.filter((outcome) => outcome.complete === false);
   if (incomplete.length > 0) {
     const interrupted = Boolean(deps.signal?.aborted);
@@ -249,8 +269,17 @@ async function carryOut(deps: ScaleDependencies, prepared: PreparedScale, option
       if (result.conflicts.length > 0) await deps.clock.sleep(CONFLICT_BACKOFF_MS * (round + 1), deps.signal);
       if (deps.signal?.aborted) return await outcomeOf();
       const observed = await deps.engine.listContainers(serviceFilter(options.project.name, worker.name));
+      const scaledDown = result.done.some((operation) => operation.kind === 'stop');
+      const expectedLive = plan.current + result.done.filter((operation) => operation.kind === 'start').length - result.done.filter((operation) => operation.kind === 'stop').length;
+      const live = liveContainers(observed).length;
       plan = planScale({ project: options.project, definition: worker.definition, hash: prepared.hash, observed, desired, stopTimeoutSeconds: prepared.stopTimeoutSeconds, workerStates: prepared.workerStates });
       if (isEmptyPlan(plan)) return await outcomeOf();
+      // Two processes asking for different counts would otherwise undo each other's work until
+      // both give up at a count neither asked for. Scale-ups win: a run that removed containers
+      // while another process added some stops here and says so; the other one's count stands.
+      if (scaledDown && live > expectedLive) {
+        return await outcomeOf(`${worker.name}: another process added containers while this run removed some (${live} running now); stopped so that its count stands`);
+      }
     }
   } catch (error) {
     if (deps.signal?.aborted) return outcomeOf();

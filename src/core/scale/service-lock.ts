@@ -1,0 +1,98 @@
+import type { Clock } from '../clock.js';
+import { QscaleError, throwIfAborted } from '../errors.js';
+import type { EventSink } from '../events.js';
+import { NameConflictError, type ContainerEngine } from '../ports/container-engine.js';
+
+/** Label that marks a lock container; its value is the lock's name. */
+export const LOCK_LABEL = 'io.qscale.lock';
+const OWNER_LABEL = 'io.qscale.lock.owner';
+const SINCE_LABEL = 'io.qscale.lock.since';
+
+/** A lock whose owner cannot be checked is taken over after this long. */
+export const LOCK_STALE_MS = 10 * 60_000;
+const LOCK_POLL_MS = 250;
+const LOCK_WAIT_MS = 5 * 60_000;
+
+export interface LockOwner {
+  /** "host:pid" of this process. */
+  id: string;
+  /** Whether the owner named in another lock still runs; undefined when that cannot be told (another host). */
+  isAlive(ownerId: string): boolean | undefined;
+}
+
+export interface ServiceLockDependencies {
+  engine: ContainerEngine;
+  clock: Clock;
+  onEvent: EventSink;
+  signal?: AbortSignal;
+  lockOwner?: LockOwner;
+}
+
+/**
+ * One qscale run at a time changes a service. Two runs asking for different counts would otherwise
+ * undo each other's work round after round, until both gave up at a count neither asked for; with
+ * the lock the later run waits, then applies its count, and both tell the truth.
+ *
+ * The lock is a container that is never started, named after the service: Docker's unique
+ * container names make taking it atomic, on any engine (local or DOCKER_HOST). It carries no
+ * Compose labels, so neither Compose nor qscale counts it. A lock left by a process that died is
+ * taken over (its owner is checked when it ran on this host; else after LOCK_STALE_MS).
+ *
+ * Returns the release function, and whether it had to wait (then what was observed before is
+ * stale); undefined when no lock could be made (the image is missing, say), in which case the run
+ * goes on unlocked, protected by unique names and re-observation.
+ */
+export async function lockService(deps: ServiceLockDependencies, project: string, service: string, image: string): Promise<{ release: () => Promise<void>; waited: boolean } | undefined> {
+  const name = `${project}-${service}-qscale-lock`;
+  const owner = deps.lockOwner?.id ?? 'unknown';
+  const startedAt = deps.clock.now();
+  let announced = false;
+  for (;;) {
+    throwIfAborted(deps.signal);
+    let id: string;
+    try {
+      id = await deps.engine.createContainer({
+        name,
+        image,
+        command: ['true'],
+        env: [],
+        labels: { [LOCK_LABEL]: `${project}/${service}`, [OWNER_LABEL]: owner, [SINCE_LABEL]: String(deps.clock.now()) },
+        networkMode: 'none',
+        binds: [],
+      });
+    } catch (error) {
+      if (!(error instanceof NameConflictError)) return undefined;
+      const holder = (await deps.engine.listContainers([`${LOCK_LABEL}=${project}/${service}`]))[0];
+      if (holder && isStale(holder.labels, deps.clock.now(), deps.lockOwner)) {
+        deps.onEvent({ type: 'notice', service, message: `taking over the lock ${name} left by ${holder.labels[OWNER_LABEL] ?? 'a process'} that is gone` });
+        await deps.engine.removeContainer(holder.id, { force: true });
+        continue;
+      }
+      if (!announced) {
+        deps.onEvent({ type: 'notice', service, message: `waiting for another qscale run (${holder?.labels[OWNER_LABEL] ?? 'unknown'}) that is changing ${service}` });
+        announced = true;
+      }
+      if (deps.clock.now() - startedAt > LOCK_WAIT_MS) {
+        throw new QscaleError('DOCKER_FAILED', `${service}: another qscale run (${holder?.labels[OWNER_LABEL] ?? 'unknown'}) has been changing it for over ${LOCK_WAIT_MS / 60_000} minutes; nothing changed`, {
+          hint: `if no such run exists, remove the lock: docker rm ${name}`,
+        });
+      }
+      await deps.clock.sleep(LOCK_POLL_MS, deps.signal).catch(() => {});
+      continue;
+    }
+    return {
+      waited: announced,
+      release: async () => {
+        await deps.engine.removeContainer(id, { force: true }).catch(() => {});
+      },
+    };
+  }
+}
+
+function isStale(labels: Record<string, string>, now: number, self: LockOwner | undefined): boolean {
+  const owner = labels[OWNER_LABEL];
+  const alive = owner && self ? self.isAlive(owner) : undefined;
+  if (alive !== undefined) return !alive;
+  const since = Number(labels[SINCE_LABEL]);
+  return Number.isFinite(since) && now - since > LOCK_STALE_MS;
+}
