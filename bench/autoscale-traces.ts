@@ -37,6 +37,7 @@ const OLD_DEFAULT: AutoscalePolicy = {
   stabilizationWindowMs: 60_000,
   staleAfterMs: 10_000,
   messageRate: false,
+  activationBacklog: 0,
 };
 const NEW_DEFAULT = policyOf(limits);
 

@@ -37,6 +37,9 @@ export const EMPTY_HISTORY: AutoscaleHistory = { recommendations: [] };
 
 export type DecisionRule =
   | 'rate'
+  | 'fallback'
+  | 'activation'
+  | 'zero-guard'
   | 'tolerance'
   | 'reversal'
   | 'target-backlog'
@@ -159,6 +162,12 @@ export function decide(input: DecideInput): Decision {
     staleness('queue statistics from the broker', queue) ??
     (policy.cpuTargetPercent !== undefined && (current ?? 0) > 0 ? staleness('CPU statistics from Docker', cpu) : undefined) ??
     (policy.messageRate && queue && (queue.publishRate === undefined || queue.ackRate === undefined) ? 'no message rates from the management API' : undefined);
+  if (staleReason && current !== null && policy.fallbackReplicas !== undefined && !staleness('container count from Docker', replicas)) {
+    // KEDA's fallback: with the broker's figures gone, run a known-safe count rather than freeze.
+    const fallback = Math.min(policy.maxReplicas, Math.max(policy.minReplicas, policy.fallbackReplicas));
+    const direction = fallback > current ? 'up' : fallback < current ? 'down' : 'hold';
+    return { current, recommendation: null, desired: fallback, direction, rule: 'fallback', reason: `${staleReason}: fallback_replicas ${fallback}`, cooldownRemainingMs, inputs };
+  }
   if (staleReason || current === null || !queue || inputs.backlog === undefined) return hold(`hold: ${staleReason ?? 'no data'}`);
   const used = [replicas!.at, queue.at, ...(policy.cpuTargetPercent !== undefined && cpu ? [cpu.at] : [])];
   inputs.metricsAgeMs = Math.max(...used.map(age));
@@ -204,32 +213,48 @@ export function decide(input: DecideInput): Decision {
   // Outside the limits (containers died, or the limits changed): back inside at once, no cooldown.
   if (current < policy.minReplicas) return decision(policy.minReplicas, 'min-replicas', `${current} is below min_replicas ${policy.minReplicas}`);
   if (current > policy.maxReplicas) return decision(policy.maxReplicas, 'max-replicas', `${current} is above max_replicas ${policy.maxReplicas}`);
-  if (policy.backlog.kind === 'rate') {
-    return decideByRate({ rule: policy.backlog, policy, history, now, current, winner, rateWon: winner.rule === 'rate' || backlogRecommendation.replicas === winner.replicas, behind: Boolean(backlogRecommendation.behind), persistentBacklog: Boolean(backlogRecommendation.persistentBacklog), need: backlogRecommendation.need, changedAt: rates.changedAt, cooldownRemainingMs, decision });
+  // From zero, only a backlog above the activation level starts a worker (KEDA's activation).
+  if (current === 0 && recommendation > 0 && backlog <= policy.activationBacklog) {
+    return decision(0, 'activation', `${winner.reason}; held at 0: backlog ${backlog} is not above activation_backlog ${policy.activationBacklog}`);
   }
+  const chosen = decideWithinLimits(current);
+  // Never to zero while a message is unacked (or nobody can say): stopping the last worker would
+  // requeue its tasks and start another, without end (KEDA #356). Nor while messages wait.
+  if (chosen.desired === 0 && current > 0 && (queue.unacked === undefined || queue.unacked > 0 || queue.ready > 0)) {
+    const why = queue.unacked === undefined ? 'the unacked count is unknown (no management API)' : queue.unacked > 0 ? `${queue.unacked} unacked` : `${queue.ready} ready`;
+    return decision(1, 'zero-guard', `${chosen.reason}; kept 1, not 0: ${why}`);
+  }
+  return chosen;
 
-  if (recommendation > current) {
-    if (cooldownRemainingMs.up > 0) {
-      return decision(current, 'cooldown', `${winner.reason}; scale-up waits ${seconds(cooldownRemainingMs.up)} more (scale_up_cooldown)`);
+  // The mode's own up and down, for replicas within min..max.
+  function decideWithinLimits(current: number): Decision {
+    if (policy.backlog.kind === 'rate') {
+      return decideByRate({ rule: policy.backlog, policy, history, now, current, winner, rateWon: winner.rule === 'rate' || backlogRecommendation.replicas === winner.replicas, behind: Boolean(backlogRecommendation.behind), persistentBacklog: Boolean(backlogRecommendation.persistentBacklog), need: backlogRecommendation.need, changedAt: rates.changedAt, cooldownRemainingMs, decision });
     }
-    return decision(recommendation, winner.rule, winner.reason);
+
+    if (recommendation > current) {
+      if (cooldownRemainingMs.up > 0) {
+        return decision(current, 'cooldown', `${winner.reason}; scale-up waits ${seconds(cooldownRemainingMs.up)} more (scale_up_cooldown)`);
+      }
+      return decision(recommendation, winner.rule, winner.reason);
+    }
+    if (recommendation < current) {
+      const windowStart = now - policy.stabilizationWindowMs;
+      const recent = history.recommendations.filter((entry) => entry.at > windowStart && entry.at <= now).map((entry) => entry.replicas);
+      const stabilized = Math.max(recommendation, ...recent);
+      if (stabilized >= current) {
+        return decision(current, 'stabilization', `${winner.reason}; held at ${current}: recommended ${stabilized} within the last ${seconds(policy.stabilizationWindowMs)}`);
+      }
+      if (cooldownRemainingMs.down > 0) {
+        return decision(current, 'cooldown', `${winner.reason}; scale-down waits ${seconds(cooldownRemainingMs.down)} more (scale_down_cooldown)`);
+      }
+      if (stabilized > recommendation) {
+        return decision(stabilized, 'stabilization', `${winner.reason}; down to ${stabilized} only: recommended ${stabilized} within the last ${seconds(policy.stabilizationWindowMs)}`);
+      }
+      return decision(recommendation, winner.rule, winner.reason);
+    }
+    return decision(current, winner.rule, `${winner.reason}; already at ${current}`);
   }
-  if (recommendation < current) {
-    const windowStart = now - policy.stabilizationWindowMs;
-    const recent = history.recommendations.filter((entry) => entry.at > windowStart && entry.at <= now).map((entry) => entry.replicas);
-    const stabilized = Math.max(recommendation, ...recent);
-    if (stabilized >= current) {
-      return decision(current, 'stabilization', `${winner.reason}; held at ${current}: recommended ${stabilized} within the last ${seconds(policy.stabilizationWindowMs)}`);
-    }
-    if (cooldownRemainingMs.down > 0) {
-      return decision(current, 'cooldown', `${winner.reason}; scale-down waits ${seconds(cooldownRemainingMs.down)} more (scale_down_cooldown)`);
-    }
-    if (stabilized > recommendation) {
-      return decision(stabilized, 'stabilization', `${winner.reason}; down to ${stabilized} only: recommended ${stabilized} within the last ${seconds(policy.stabilizationWindowMs)}`);
-    }
-    return decision(recommendation, winner.rule, winner.reason);
-  }
-  return decision(current, winner.rule, `${winner.reason}; already at ${current}`);
 }
 
 /**

@@ -37,6 +37,10 @@ export interface AutoscalePolicy {
   cpuTargetPercent?: number;
   /** Also scale on publish rate against ack rate (needs the management API). */
   messageRate: boolean;
+  /** While the broker's figures are stale, run this many (KEDA's fallback); without it, hold. */
+  fallbackReplicas?: number;
+  /** From zero replicas, start one only when the backlog is above this. */
+  activationBacklog: number;
 }
 
 export const DEFAULT_AUTOSCALE = {
@@ -88,6 +92,8 @@ export const autoscaleSchema = z.strictObject({
   stale_after: duration.optional(),
   cpu_target_percent: z.number().positive().optional(),
   message_rate: z.boolean().optional(),
+  fallback_replicas: z.number().int().nonnegative().optional(),
+  activation_backlog: z.number().int().nonnegative().optional(),
 });
 
 export type RawAutoscale = z.output<typeof autoscaleSchema>;
@@ -159,6 +165,11 @@ export function resolveAutoscalePolicy(input: ResolvePolicyInput): AutoscalePoli
     const path = worker.message_rate !== undefined ? workerPath : GLOBAL_PATH;
     throw fail(path, 'message_rate', 'needs broker.management_url: message rates come from the RabbitMQ management API');
   }
+  const fallbackReplicas = pick('fallback_replicas');
+  if (fallbackReplicas !== undefined && (fallbackReplicas < input.minReplicas || fallbackReplicas > input.maxReplicas)) {
+    const path = worker.fallback_replicas !== undefined ? workerPath : GLOBAL_PATH;
+    throw fail(path, 'fallback_replicas', `${fallbackReplicas} is outside the worker's ${input.minReplicas}..${input.maxReplicas} replicas`);
+  }
   return {
     enabled: worker.enabled ?? true,
     minReplicas: input.minReplicas,
@@ -171,6 +182,8 @@ export function resolveAutoscalePolicy(input: ResolvePolicyInput): AutoscalePoli
     staleAfterMs: pick('stale_after') ?? DEFAULT_AUTOSCALE.staleAfterMs,
     cpuTargetPercent: pick('cpu_target_percent'),
     messageRate,
+    ...(fallbackReplicas !== undefined ? { fallbackReplicas } : {}),
+    activationBacklog: pick('activation_backlog') ?? 0,
   };
 }
 
@@ -183,7 +196,12 @@ export function describePolicy(policy: AutoscalePolicy): string {
       : policy.backlog.kind === 'target-backlog'
         ? `target ${policy.backlog.targetPerWorker} messages per worker`
         : `up ${policy.backlog.scaleUpStep} at ≥ ${policy.backlog.scaleUpThreshold}, down ${policy.backlog.scaleDownStep} at ≤ ${policy.backlog.scaleDownThreshold} messages`;
-  const extras = [policy.cpuTargetPercent !== undefined ? `cpu ${policy.cpuTargetPercent}%` : '', policy.messageRate ? 'message rates' : ''].filter(Boolean);
+  const extras = [
+    policy.cpuTargetPercent !== undefined ? `cpu ${policy.cpuTargetPercent}%` : '',
+    policy.messageRate ? 'message rates' : '',
+    policy.fallbackReplicas !== undefined ? `fallback ${policy.fallbackReplicas} while figures are stale` : '',
+    policy.activationBacklog > 0 ? `from 0 above ${policy.activationBacklog} messages` : '',
+  ].filter(Boolean);
   return `${policy.minReplicas}..${policy.maxReplicas} replicas, ${rule}${extras.length ? `, ${extras.join(', ')}` : ''}; cooldown up ${seconds(policy.scaleUpCooldownMs)} down ${seconds(policy.scaleDownCooldownMs)}, stabilisation ${seconds(policy.stabilizationWindowMs)}`;
 }
 
@@ -200,6 +218,7 @@ export function policyOf(worker: { minReplicas: number; maxReplicas: number; aut
       stabilizationWindowMs: DEFAULT_AUTOSCALE.stabilizationWindowMs,
       staleAfterMs: DEFAULT_AUTOSCALE.staleAfterMs,
       messageRate: false,
+      activationBacklog: 0,
     }
   );
 }

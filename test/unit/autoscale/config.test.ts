@@ -46,6 +46,7 @@ describe('autoscale policy in test-config.yml', () => {
       staleAfterMs: 10_000,
       cpuTargetPercent: 70,
       messageRate: false,
+      activationBacklog: 0,
     });
   });
 
@@ -68,6 +69,11 @@ describe('autoscale policy in test-config.yml', () => {
   it('takes rate mode from the block naming drain_time or service_rate; tolerance and reversal_window from either', () => {
     const [worker] = load(config('      target_backlog_per_worker: 20\n      tolerance: 0.2', '      drain_time: 1m\n      service_rate: 12.5\n      reversal_window: 2m')).workers;
     expect(worker.autoscale?.backlog).toEqual({ kind: 'rate', drainTimeMs: 60_000, tolerance: 0.2, reversalWindowMs: 120_000, serviceRate: 12.5 });
+  });
+
+  it('reads fallback_replicas and activation_backlog', () => {
+    const [worker] = load(config('      activation_backlog: 5', '      fallback_replicas: 3')).workers;
+    expect(worker.autoscale).toMatchObject({ fallbackReplicas: 3, activationBacklog: 5 });
   });
 
   it('keeps the HPA formula where a block names target_backlog_per_worker', () => {
@@ -95,6 +101,11 @@ describe('autoscale policy in test-config.yml', () => {
       'a tolerance above 1',
       config('      enabled: true', '      tolerance: 1.5'),
       'test-config.yml: workers.worker-a.autoscale.tolerance: Too big: expected number to be <=1 (line 11)',
+    ],
+    [
+      'fallback_replicas outside min..max',
+      config('      enabled: true', '      fallback_replicas: 7'),
+      "test-config.yml: workers.worker-a.autoscale.fallback_replicas: 7 is outside the worker's 1..6 replicas (line 11)",
     ],
     [
       'a threshold without its pair',

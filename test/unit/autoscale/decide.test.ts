@@ -15,6 +15,7 @@ function policy(overrides: Partial<AutoscalePolicy> = {}): AutoscalePolicy {
     stabilizationWindowMs: 60_000,
     staleAfterMs: 10_000,
     messageRate: false,
+    activationBacklog: 0,
     ...overrides,
   };
 }
@@ -82,6 +83,17 @@ const rows: Row[] = [
   // limits
   { name: 'below min: back to min at once, cooldown or not', policy: { minReplicas: 2 }, metrics: metrics(0, 0), history: { lastScaleUpAt: ago(1) }, expected: { desired: 2, direction: 'up', rule: 'min-replicas' } },
   { name: 'above max: back to max at once', policy: { maxReplicas: 4 }, metrics: metrics(6, 100), history: { lastScaleUpAt: ago(1) }, expected: { desired: 4, direction: 'down', rule: 'max-replicas' } },
+  // scale to zero, activation, fallback
+  { name: 'zero: an unacked message counts as backlog and keeps one', policy: { minReplicas: 0 }, metrics: metrics(2, 0, { unacked: 1 }), expected: { desired: 1, direction: 'down', rule: 'target-backlog' } },
+  { name: 'zero: never while the unacked count is unknown (AMQP only)', policy: { minReplicas: 0 }, metrics: metrics(1, 0, { unacked: undefined }), expected: { desired: 1, direction: 'hold', rule: 'zero-guard' } },
+  { name: 'zero: threshold mode, unacked unknown, keeps one', policy: { ...thresholds, minReplicas: 0 }, metrics: metrics(1, 0, { unacked: undefined }), expected: { desired: 1, direction: 'hold', rule: 'zero-guard' } },
+  { name: 'zero: from 3, unacked unknown, down to 1', policy: { minReplicas: 0 }, metrics: metrics(3, 0, { unacked: undefined }), expected: { desired: 1, direction: 'down', rule: 'zero-guard' } },
+  { name: 'activation: from zero, a backlog at the activation level waits', policy: { minReplicas: 0, activationBacklog: 5 }, metrics: metrics(0, 5), expected: { desired: 0, direction: 'hold', rule: 'activation' } },
+  { name: 'activation: above it, workers start', policy: { minReplicas: 0, activationBacklog: 5 }, metrics: metrics(0, 6), expected: { desired: 1, direction: 'up', rule: 'target-backlog' } },
+  { name: 'activation: only from zero', policy: { minReplicas: 0, activationBacklog: 50 }, metrics: metrics(1, 45), expected: { desired: 5, direction: 'up', rule: 'target-backlog' } },
+  { name: 'fallback: stale queue statistics run fallback_replicas', policy: { fallbackReplicas: 4 }, metrics: metrics(2, 45, { at: ago(10_001) }), expected: { desired: 4, direction: 'up', rule: 'fallback' } },
+  { name: 'fallback: no queue statistics at all, too', policy: { fallbackReplicas: 1 }, metrics: { replicas: { count: 3, at: NOW } }, expected: { desired: 1, direction: 'down', rule: 'fallback' } },
+  { name: 'fallback: not when Docker cannot count the replicas', policy: { fallbackReplicas: 4 }, metrics: { ...metrics(2, 45, { at: ago(20_000) }), replicas: { count: 2, at: ago(20_000) } }, expected: { desired: 2, direction: 'hold', rule: 'stale' } },
   // stale or missing data
   { name: 'stale queue statistics hold', metrics: metrics(2, 45, { at: ago(10_001) }), expected: { desired: 2, direction: 'hold', rule: 'stale' } },
   { name: 'queue statistics exactly stale_after old are still fresh', metrics: metrics(2, 45, { at: ago(10_000) }), expected: { desired: 5, direction: 'up', rule: 'target-backlog' } },

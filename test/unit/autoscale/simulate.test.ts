@@ -14,6 +14,7 @@ const policy: AutoscalePolicy = {
   stabilizationWindowMs: 0,
   staleAfterMs: 10_000,
   messageRate: false,
+  activationBacklog: 0,
 };
 
 // 10 tasks/s for 4 s, then nothing until 10 s. One worker does 5/s.
