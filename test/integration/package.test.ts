@@ -84,13 +84,25 @@ describe('the npm package', () => {
     expect(stdout.trim()).toBe(version);
   });
 
-  it('writes a project with init whose scale --dry-run plans against the real engine', async () => {
+  it('writes a project with init: plain make installs nothing, make install brings qscale from the tarball, npx qscale plans a scale', async () => {
     const name = uniqueName('pkg');
-    await run(qscaleBin, ['init', name], work);
+    await run(qscaleBin, ['init', name, '--qscale', `file:${tarball}`], work);
     const project = path.join(work, name);
-    expect(readdirSync(project)).toEqual(expect.arrayContaining(['Makefile', 'test-config.yml', 'package.json']));
-    const { stdout } = await run(qscaleBin, ['scale', 'worker-a', '2', '--dry-run'], project);
-    expect(stdout).toContain('worker-a: 0 → 2');
-    expect(stdout).toContain(`create ${name}-worker-a-1`);
+    expect(readdirSync(project)).toEqual(expect.arrayContaining(['Makefile', 'test-config.yml', 'package.json', 'README.md', '.env']));
+
+    const help = await run('make', [], project);
+    expect(help.stdout).toContain('make install');
+    expect(readdirSync(project)).not.toContain('node_modules');
+
+    await run('make', ['install'], project);
+    // The scale's pre-flight wants the project's image on the engine: the worker image under its name.
+    await run('docker', ['tag', 'qscale/worker:local', `${name}-worker:local`], project);
+    try {
+      const { stdout } = await run('npx', ['qscale', 'scale', 'worker-a', '2', '--dry-run'], project);
+      expect(stdout).toContain('worker-a: 0 → 2');
+      expect(stdout).toContain(`create ${name}-worker-a-1 (image ${name}-worker:local)`);
+    } finally {
+      await run('docker', ['rmi', `${name}-worker:local`], project);
+    }
   });
 });

@@ -25,17 +25,39 @@ const SOURCES: Array<{ from: string; to: string }> = [
   { from: 'project/Makefile', to: 'Makefile' },
   { from: 'project/package.json', to: 'package.json' },
   { from: 'project/gitignore', to: '.gitignore' },
+  { from: 'project/env', to: '.env' },
+  { from: 'project/README.md', to: 'README.md' },
   { from: 'Dockerfile', to: 'Dockerfile' },
 ];
 const WORKER_SOURCE = { from: 'worker/src', to: 'worker/src' };
 
-/** Where the new project finds qscale itself (its CLI and set-up scripts): the templates' parent. */
-const QSCALE_HOME_PLACEHOLDER = '{{QSCALE_HOME}}';
+/** What the templates' placeholders stand for. */
+export interface ScaffoldValues {
+  /** The Compose project name: it prefixes the image, queue and results-queue names. */
+  project: string;
+  /** The project's devDependency on qscale: an npm version range or spec (file:…tgz, a git URL). */
+  qscaleSpec: string;
+}
 
-/** Reads the files of a new project from qscale's templates/ folder. */
-export function readTemplates(templatesDir: string): TemplateFile[] {
-  const qscaleHome = path.dirname(path.resolve(templatesDir));
-  const read = (from: string) => readFileSync(path.join(templatesDir, from), 'utf8').replaceAll(QSCALE_HOME_PLACEHOLDER, qscaleHome);
+const PROJECT_NAME = /^[a-z0-9][a-z0-9_-]*$/;
+
+/**
+ * The project name for a new project: the one given, else the folder's name made into a Compose
+ * project name (lowercase; other characters dropped), as Compose derives it.
+ */
+export function projectNameFor(dir: string, given?: string): string {
+  if (given !== undefined) {
+    if (!PROJECT_NAME.test(given)) throw usageError(`--name: "${given}" is not a valid project name`, 'use lowercase letters, digits, dashes and underscores, starting with a letter or digit');
+    return given;
+  }
+  const derived = path.basename(path.resolve(dir)).toLowerCase().replace(/[^a-z0-9_-]/g, '').replace(/^[_-]+/, '');
+  if (!derived) throw usageError(`cannot derive a project name from folder "${dir}"`, 'pass --name <project>');
+  return derived;
+}
+
+/** Reads the files of a new project from qscale's templates/ folder, placeholders filled in. */
+export function readTemplates(templatesDir: string, values: ScaffoldValues): TemplateFile[] {
+  const read = (from: string) => readFileSync(path.join(templatesDir, from), 'utf8').replaceAll('{{PROJECT}}', values.project).replaceAll('{{QSCALE_SPEC}}', JSON.stringify(values.qscaleSpec).slice(1, -1));
   const workerFiles = readdirSync(path.join(templatesDir, WORKER_SOURCE.from))
     .filter((name) => name.endsWith('.ts'))
     .sort()
