@@ -420,6 +420,10 @@ function normaliseService(context: NormaliseContext, name: string, raw: RawServi
     refuse(['pull_policy'], `pull_policy "${raw.pull_policy}" is not supported: ${ACCEPTED_SERVICE_KEYS.pull_policy}`);
   }
 
+  // With host networking the engine discards published ports (as Compose says); otherwise qscale
+  // would start the container unpublished, so it refuses.
+  if ((raw.ports ?? []).length > 0 && raw.network_mode !== 'host') refuse(['ports'], 'published ports are not supported: qscale does not publish ports; use network_mode: host');
+
   const environment: Record<string, string> = {};
   const envFiles = raw.env_file === undefined ? [] : Array.isArray(raw.env_file) ? raw.env_file : [raw.env_file];
   for (const [index, entry] of envFiles.entries()) {

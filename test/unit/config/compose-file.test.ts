@@ -266,3 +266,12 @@ describe('variables', () => {
     expect(errorOf(() => load(dir)).message).toBe(`${dir}/.env: line 2: unterminated quoted value for BAD`);
   });
 });
+
+describe('ports', () => {
+  it('are refused without host networking (qscale publishes none) and accepted with it (the engine discards them)', () => {
+    expect(errorOf(() => load(project({ 'compose.yaml': worker('    ports: ["8080:80"]\n') }))).message).toBe(
+      'compose.yaml: services.w.ports: published ports are not supported: qscale does not publish ports; use network_mode: host (line 4)',
+    );
+    expect(load(project({ 'compose.yaml': worker('    network_mode: host\n    ports: ["8080:80"]\n') })).services.get('w')?.ports).toEqual(['8080:80']);
+  });
+});
