@@ -346,6 +346,22 @@ describe('TaskConsumer', () => {
       expect(consumer.inFlight).toBe(0);
     });
 
+    it('hands a copy back identical to the delivery (body, properties, headers), to the queue it came from', async () => {
+      const { channel, consumer, stats, finishAll } = setup({ quarantine: true });
+      await consumer.start();
+      channel.deliver({ messageId: 't1', headers: { [ABANDONED_HEADER]: 1 } });
+      const body = Buffer.from(JSON.stringify({ id: 't2', sentAt: 5 }));
+      channel.deliver({ messageId: 't2', body, correlationId: 'c2', contentType: 'application/json', headers: { [ABANDONED_HEADER]: 1, x: 'y' }, otherProperties: { timestamp: 7, priority: 2 } });
+      const draining = consumer.drain();
+      await finishAll();
+      await draining;
+      const copy = channel.copiesTo('task_a.quarantine')[0];
+      expect(copy.body.equals(body)).toBe(true);
+      expect(copy.properties).toEqual({ timestamp: 7, priority: 2, messageId: 't2', correlationId: 'c2', replyTo: 'results.run1', contentType: 'application/json', headers: { [ABANDONED_HEADER]: 1, x: 'y' } });
+      expect(channel.calls.filter((call) => call.includes('t2'))).toEqual(['copy t2 → task_a.quarantine', 'ack t2']);
+      expect(stats.handedBack).toBe(1);
+    });
+
     it('resolves at once when nothing is held', async () => {
       const { channel, consumer } = setup();
       await consumer.start();
