@@ -1,4 +1,4 @@
-import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -63,6 +63,12 @@ describe('the npm package', () => {
   it('holds the built CLI, its templates, README and LICENSE', () => {
     expect(files).toEqual(expect.arrayContaining(['package.json', 'README.md', 'LICENSE', 'bin/qscale.js', 'dist/qscale.mjs', 'templates/project/Makefile', 'templates/worker/src/main.ts', 'templates/Dockerfile']));
     expect(files.some((file) => file.startsWith('dist/chunks/') && file.endsWith('.mjs'))).toBe(true);
+    // ssh2 (DOCKER_HOST=ssh://) bundled on its own, and the bundled packages' licences.
+    expect(files).toEqual(expect.arrayContaining(['dist/vendor/ssh2.cjs', 'dist/THIRD-PARTY-LICENSES.txt']));
+  });
+
+  it('installs no dependencies: dist/ bundles them', () => {
+    expect(readdirSync(path.join(work, 'prefix', 'lib', 'node_modules', 'qscale'))).not.toContain('node_modules');
   });
 
   it('holds no tests, benchmarks, CI, .env, source maps or earlier tarballs', () => {
@@ -76,6 +82,19 @@ describe('the npm package', () => {
     const help = (await run(qscaleBin, ['--help'], elsewhere)).stdout;
     expect(help).toContain('Usage: qscale');
     expect(help).toMatch(/^\s+scale \[options\]/m);
+  });
+
+  it('loads its bundled ssh2 for DOCKER_HOST=ssh:// (the connection, to a closed loopback port, is refused)', async () => {
+    const elsewhere = mkdtempSync(path.join(work, 'ssh-'));
+    writeFileSync(path.join(elsewhere, 'compose.yaml'), 'services:\n  w:\n    image: qscale/worker:local\n    network_mode: host\n');
+    writeFileSync(path.join(elsewhere, 'test-config.yml'), 'workers:\n  w:\n    queue: q\n');
+    const failure = await execFileAsync(qscaleBin, ['ps'], {
+      cwd: elsewhere,
+      env: { ...cleanEnv(), DOCKER_HOST: 'ssh://nobody@127.0.0.1:1' },
+      timeout: 60_000,
+    }).catch((error: { code: number; stderr: string }) => error);
+    expect(failure).toMatchObject({ code: 1 });
+    expect((failure as { stderr: string }).stderr).toContain('cannot reach the Docker engine at ssh://nobody@127.0.0.1:1 (ECONNREFUSED)');
   });
 
   it('runs through npm exec --package=<tarball>', async () => {
