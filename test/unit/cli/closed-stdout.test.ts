@@ -122,6 +122,14 @@ function start(args: string[], deps: Partial<CliDependencies>) {
 
 /** The commands piped into `head`: those that only print end with 0 and no stack trace. */
 describe('streaming commands when stdout is closed', () => {
+  it('help printed into a closed pipe (`qscale --help | head -1`) ends with 0', async () => {
+    const stdout = new ClosingPipe(0, true);
+    const run = start(['--help'], { stdout });
+    expect(await run.exit).toBe(0);
+    expect(stdout.writesAfterClose).toBe(1);
+    expect(run.stderr.text).toBe('');
+  });
+
   it('logs -f ends with 0 once the reader is gone, and stops reading the containers', async () => {
     const source = new FakeLogSource('demo');
     const a1 = source.addContainer('worker-a', 1);
