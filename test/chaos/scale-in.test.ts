@@ -13,6 +13,8 @@ import { brokerQueueCounts, CHAOS_BROKER_URL, deleteQueues, recordFault } from '
  */
 const project = uniqueName('chaos-scale-in');
 const queue = `${project}.tasks`;
+/** The bulk run's queue: its workers work 4 tasks at once, so 5,000 take seconds, not a minute. */
+const bulkQueue = `${project}.bulk`;
 const resultsQueue = `${queue}.results`;
 
 const COMPOSE = `version: "2.4"
@@ -29,6 +31,17 @@ services:
       CONCURRENCY: "1"
       TASK_MS: "20"
       LOG_LEVEL: warn
+  b:
+    image: qscale/worker:local
+    network_mode: host
+    init: true
+    stop_grace_period: 10s
+    environment:
+      BROKER_URL: ${CHAOS_BROKER_URL}
+      QUEUE: ${bulkQueue}
+      PREFETCH: "8"
+      CONCURRENCY: "4"
+      LOG_LEVEL: warn
 `;
 
 const CONFIG = `project:
@@ -38,6 +51,10 @@ broker:
 workers:
   w:
     queue: ${queue}
+    min_replicas: 0
+    max_replicas: 4
+  b:
+    queue: ${bulkQueue}
     min_replicas: 0
     max_replicas: 4
 `;
@@ -67,18 +84,18 @@ class Ledger {
     const connection = await amqp.connect(CHAOS_BROKER_URL);
     connection.on('error', () => {});
     const channel = await connection.createConfirmChannel();
-    await channel.assertQueue(queue, { durable: true, arguments: taskQueueArguments(queue) });
+    for (const name of [queue, bulkQueue]) await channel.assertQueue(name, { durable: true, arguments: taskQueueArguments(name) });
     await channel.assertQueue(resultsQueue, { durable: true });
     const ledger = new Ledger(connection, channel);
     await channel.consume(resultsQueue, (message) => message && ledger.results.push(JSON.parse(message.content.toString()) as TaskResult), { noAck: true });
     return ledger;
   }
 
-  async publish(prefix: string, count: number, task: Partial<TaskMessage>): Promise<void> {
+  async publish(prefix: string, count: number, task: Partial<TaskMessage>, to = queue): Promise<void> {
     for (let index = 0; index < count; index++) {
       const message: TaskMessage = { id: `${prefix}-${index}`, sentAt: Date.now(), ...task };
       this.ids.push(message.id);
-      this.channel.sendToQueue(queue, Buffer.from(JSON.stringify(message)), { messageId: message.id, replyTo: resultsQueue, persistent: true });
+      this.channel.sendToQueue(to, Buffer.from(JSON.stringify(message)), { messageId: message.id, replyTo: resultsQueue, persistent: true });
     }
     await this.channel.waitForConfirms();
   }
@@ -108,7 +125,7 @@ class Ledger {
 /** Exit codes of the project's containers as they die (`docker events`): [name, exit code] in order. */
 function watchExits(): { exits: Array<[string, number]>; stop: () => void } {
   const exits: Array<[string, number]> = [];
-  const events: ChildProcess = spawn('docker', ['events', '--filter', `label=com.docker.compose.project=${project}`, '--filter', 'event=die', '--format', '{{.Actor.Attributes.name}} {{.Actor.Attributes.exitCode}}']);
+  const events: ChildProcess = spawn('docker', ['events', '--filter', `label=com.docker.compose.project=${project}`, '--filter', 'label=com.docker.compose.service=b', '--filter', 'event=die', '--format', '{{.Actor.Attributes.name}} {{.Actor.Attributes.exitCode}}']);
   let pending = '';
   events.stdout?.setEncoding('utf8');
   events.stdout?.on('data', (chunk: string) => {
@@ -120,19 +137,19 @@ function watchExits(): { exits: Array<[string, number]>; stop: () => void } {
   return { exits, stop: () => events.kill() };
 }
 
-async function scaleTo(count: number): Promise<number> {
+async function scaleTo(count: number, service = 'w'): Promise<number> {
   const startedAt = Date.now();
-  const result = await qscale(dir, 'scale', 'w', String(count));
+  const result = await qscale(dir, 'scale', service, String(count));
   expect({ count, code: result.code, errors: result.stderr.split('\n').filter((line) => line.startsWith('error')) }).toEqual({ count, code: 0, errors: [] });
   return Date.now() - startedAt;
 }
 
-async function expectQueuesEmpty(): Promise<void> {
+async function expectQueuesEmpty(taskQueue = queue): Promise<void> {
   await waitFor('the task queue to be empty', async () => {
-    const counts = await brokerQueueCounts(queue);
+    const counts = await brokerQueueCounts(taskQueue);
     return counts?.ready === 0 && counts.unacked === 0;
   }, 30_000);
-  for (const name of [queue, quarantineQueueOf(queue), deadLetterQueueOf(queue)]) {
+  for (const name of [taskQueue, quarantineQueueOf(taskQueue), deadLetterQueueOf(taskQueue)]) {
     const counts = await brokerQueueCounts(name);
     expect({ name, ready: counts?.ready ?? 0, unacked: counts?.unacked ?? 0 }).toEqual({ name, ready: 0, unacked: 0 });
   }
@@ -148,7 +165,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await ledger?.close();
   await removeProjectContainers(project);
-  await deleteQueues(queue, quarantineQueueOf(queue), deadLetterQueueOf(queue), resultsQueue);
+  await deleteQueues(...[queue, bulkQueue].flatMap((name) => [name, quarantineQueueOf(name), deadLetterQueueOf(name)]), resultsQueue);
 });
 
 describe('scale-in stops idle workers first', () => {
@@ -180,16 +197,16 @@ describe('scale-in stops idle workers first', () => {
   it('5,000 tasks of 20 ms with scale 4 → 1 at 50 % and 1 → 4 → 2 at 75 %: 0 lost, 0 duplicates, removed workers exit 0, queue empty', async () => {
     const exits = watchExits();
     try {
-      await scaleTo(4);
-      await waitFor('4 consumers', async () => (await brokerQueueCounts(queue))?.consumers === 4, 30_000);
+      await scaleTo(4, 'b');
+      await waitFor('4 consumers', async () => (await brokerQueueCounts(bulkQueue))?.consumers === 4, 30_000);
       const prefix = 'bulk';
       const startedAt = Date.now();
-      await ledger.publish(prefix, 5000, { workMs: 20 });
+      await ledger.publish(prefix, 5000, { workMs: 20 }, bulkQueue);
       await waitFor('50 % done', () => ledger.counts(prefix).completed >= 2500, 60_000);
-      const down = await scaleTo(1);
+      const down = await scaleTo(1, 'b');
       await waitFor('75 % done', () => ledger.counts(prefix).completed >= 3750, 90_000);
-      const up = await scaleTo(4);
-      const downAgain = await scaleTo(2);
+      const up = await scaleTo(4, 'b');
+      const downAgain = await scaleTo(2, 'b');
       await waitFor('every task done', () => ledger.counts(prefix).completed >= 5000, 90_000);
       await waitFor('5 removed workers to be reported', () => exits.exits.length >= 5, 5000).catch(() => {});
       const counts = ledger.counts(prefix);
@@ -200,8 +217,8 @@ describe('scale-in stops idle workers first', () => {
       expect(removed).toHaveLength(5);
       expect(removed.filter(([, code]) => code !== 0)).toEqual([]);
       expect(Math.max(down, downAgain)).toBeLessThan(10_000);
-      recordFault({ fault: 'scale-in 4→1 at 50 %, 1→4→2 at 75 % (5,000 × 20 ms)', sent: counts.sent, lost: counts.lost, unconfirmed: 0, recovered: 0, duplicates: counts.duplicates, recoverySeconds: null, note: `redelivered ${counts.redelivered}; removed workers exit 0: ${removed.length}` });
-      await expectQueuesEmpty();
+      recordFault({ fault: 'scale-in 4→1 at 50 %, 1→4→2 at 75 % (5,000 × 20 ms, 4 at a time per worker)', sent: counts.sent, lost: counts.lost, unconfirmed: 0, recovered: 0, duplicates: counts.duplicates, recoverySeconds: null, note: `redelivered ${counts.redelivered}; removed workers exit 0: ${removed.length}` });
+      await expectQueuesEmpty(bulkQueue);
     } finally {
       exits.stop();
     }
