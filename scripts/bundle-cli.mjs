@@ -1,8 +1,9 @@
 // Bundles the CLI (dist/qscale.mjs plus a chunk per command): a few modules to load instead of
 // hundreds halves start-up time, which every command pays, and each command loads only its own
 // code. Type checking is tsc's job (npm run build). The package then needs no run-time dependency.
-import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
 
 rmSync('dist', { recursive: true, force: true });
@@ -44,6 +45,8 @@ const lazySsh2 = {
   },
 };
 
+const REQUIRE_BANNER = "import { createRequire as __qscaleCreateRequire } from 'node:module'; const require = __qscaleCreateRequire(import.meta.url);";
+
 const cli = await build({
   entryPoints: { qscale: 'src/cli/main.ts' },
   outdir: 'dist',
@@ -58,7 +61,7 @@ const cli = await build({
   minify: true,
   plugins: [lazySsh2],
   metafile: true,
-  banner: { js: "import { createRequire as __qscaleCreateRequire } from 'node:module'; const require = __qscaleCreateRequire(import.meta.url);" },
+  banner: { js: REQUIRE_BANNER },
   logLevel: 'warning',
 });
 
@@ -75,3 +78,24 @@ const notices = [...packages].sort().map((dir) => {
   return `${name}@${version} (${license ?? 'unknown'})\n\n${text}\n`;
 });
 writeFileSync('dist/THIRD-PARTY-LICENSES.txt', `qscale's dist/ bundles code of these packages; their licences follow.\n\n${notices.join(`\n${'-'.repeat(72)}\n\n`)}`);
+
+// A JSON Schema of test-config.yml, made from the very zod schema qscale validates it with, so an
+// editor can check the file as it is typed (`qscale init` points the YAML language server at it).
+mkdirSync('build', { recursive: true });
+await build({
+  stdin: {
+    contents: `import { z } from 'zod';
+      import { configSchema } from './src/core/config/qscale-config.ts';
+      export const schema = z.toJSONSchema(configSchema, { io: 'input', unrepresentable: 'any' });`,
+    resolveDir: '.',
+    loader: 'ts',
+  },
+  outfile: 'build/config-schema.mjs',
+  bundle: true,
+  platform: 'node',
+  format: 'esm',
+  banner: { js: REQUIRE_BANNER },
+  logLevel: 'warning',
+});
+const { schema } = await import(pathToFileURL(path.resolve('build/config-schema.mjs')).href);
+writeFileSync('dist/test-config.schema.json', `${JSON.stringify({ $schema: schema.$schema, title: 'qscale test-config.yml', ...schema }, null, 2)}\n`);

@@ -64,7 +64,7 @@ describe('the npm package', () => {
     expect(files).toEqual(expect.arrayContaining(['package.json', 'README.md', 'LICENSE', 'bin/qscale.js', 'dist/qscale.mjs', 'templates/project/Makefile', 'templates/worker/src/main.ts', 'templates/Dockerfile']));
     expect(files.some((file) => file.startsWith('dist/chunks/') && file.endsWith('.mjs'))).toBe(true);
     // ssh2 (DOCKER_HOST=ssh://) bundled on its own, and the bundled packages' licences.
-    expect(files).toEqual(expect.arrayContaining(['dist/vendor/ssh2.cjs', 'dist/THIRD-PARTY-LICENSES.txt']));
+    expect(files).toEqual(expect.arrayContaining(['dist/vendor/ssh2.cjs', 'dist/THIRD-PARTY-LICENSES.txt', 'dist/test-config.schema.json']));
   });
 
   it('installs no dependencies: dist/ bundles them', () => {
@@ -108,12 +108,16 @@ describe('the npm package', () => {
     await run(qscaleBin, ['init', name, '--qscale', `file:${tarball}`], work);
     const project = path.join(work, name);
     expect(readdirSync(project)).toEqual(expect.arrayContaining(['Makefile', 'test-config.yml', 'package.json', 'README.md', '.env']));
+    expect(readFileSync(path.join(project, 'test-config.yml'), 'utf8')).toMatch(/^# yaml-language-server: \$schema=node_modules\/qscale\/dist\/test-config.schema.json\n/);
 
     const help = await run('make', [], project);
     expect(help.stdout).toContain('make install');
     expect(readdirSync(project)).not.toContain('node_modules');
 
     await run('make', ['install'], project);
+    // The schema the config's first line names is there once qscale is installed.
+    const schema = JSON.parse(readFileSync(path.join(project, 'node_modules/qscale/dist/test-config.schema.json'), 'utf8'));
+    expect(schema).toMatchObject({ type: 'object', required: ['workers'], additionalProperties: false });
     // The scale's pre-flight wants the project's image on the engine: the worker image under its name.
     await run('docker', ['tag', 'qscale/worker:local', `${name}-worker:local`], project);
     try {

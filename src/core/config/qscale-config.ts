@@ -29,7 +29,7 @@ const loadTestSchema = z.strictObject({
   timeout: z.string().optional(),
 });
 
-const configSchema = z.strictObject({
+export const configSchema = z.strictObject({
   version: z.literal(1).optional(),
   project: z
     .strictObject({
