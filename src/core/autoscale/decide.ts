@@ -264,12 +264,21 @@ export function decide(input: DecideInput): Decision {
  * BEHIND_AFTER_S): a rise is acted on when the queue shows it, not when one sample suggests it.
  */
 function rateCandidate(rule: Extract<BacklogRule, { kind: 'rate' }>, backlog: number, queue: QueueSample, current: number, rates: RateEstimate, inputs: DecisionInputs): Candidate {
-  const serviceRate = serviceRateOf(rates) ?? rule.serviceRate;
+  const measured = serviceRateOf(rates) ?? rule.serviceRate;
+  // Until a service rate is measured, what each consumer acked is a floor for it: the need it gives
+  // errs high, never low.
+  const floor = queue.ackRate !== undefined && queue.ackRate > 0 && queue.consumers > 0 ? queue.ackRate / queue.consumers : undefined;
+  const serviceRate = measured ?? floor;
   const { arrivalSlow: slow, arrivalFast: fast, arrivalLast: last } = rates;
+  const persistentBacklog = rates.waitingSince !== undefined && rates.at - rates.waitingSince >= rule.drainTimeMs;
   if (serviceRate === undefined || slow === undefined || fast === undefined) {
-    const replicas = Math.ceil(backlog / FALLBACK_BACKLOG_PER_WORKER);
     const missing = serviceRate === undefined ? 'no service rate measured yet' : 'no arrival rate yet';
-    return { rule: 'rate', replicas, reason: `${missing}: backlog ${backlog} / ${FALLBACK_BACKLOG_PER_WORKER} per worker → ${replicas}` };
+    const byBacklog = Math.ceil(backlog / FALLBACK_BACKLOG_PER_WORKER);
+    // A fleet that never empties the queue gets one more, which also shows what a worker does.
+    if (persistentBacklog && byBacklog <= current) {
+      return { rule: 'rate', replicas: current + 1, reason: `${missing}: messages waited at every poll for ${rule.drainTimeMs / 1000}s → ${current + 1}` };
+    }
+    return { rule: 'rate', replicas: byBacklog, reason: `${missing}: backlog ${backlog} / ${FALLBACK_BACKLOG_PER_WORKER} per worker → ${byBacklog}` };
   }
   // What waits: the ready messages, and the unacked ones beyond one in progress per consumer
   // (prefetched). The ones in progress are the arrival term's business.
@@ -299,9 +308,9 @@ function rateCandidate(rule: Extract<BacklogRule, { kind: 'rate' }>, backlog: nu
     rule: 'rate',
     replicas,
     behind,
-    persistentBacklog: rates.waitingSince !== undefined && rates.at - rates.waitingSince >= rule.drainTimeMs,
+    persistentBacklog,
     need,
-    reason: `arrivals ${round(arrival)}/s (${basis}) / ${round(serviceRate)}/s per worker + ${round(waiting)} waiting drained in ${drainS}s → need ${inputs.need} → ${replicas}`,
+    reason: `arrivals ${round(arrival)}/s (${basis}) / ${measured === undefined ? 'at least ' : ''}${round(serviceRate)}/s per worker + ${round(waiting)} waiting drained in ${drainS}s → need ${inputs.need} → ${replicas}`,
   };
 }
 

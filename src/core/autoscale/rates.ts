@@ -61,9 +61,13 @@ export const RATE_CHANGE = 0.25;
  *
  * - Arrival rate: the management API's publish rate; without it, the change of the backlog plus
  *   the acks (ack rate, or busy consumers × service rate while the queue is never empty).
- * - Service rate: acks ÷ busy consumers. All consumers are busy while messages wait (ready > 0);
- *   otherwise the unacked messages are the ones being worked on (Little's law), so the busy
- *   count is min(consumers, unacked). Without an ack rate nothing is learnt.
+ * - Service rate: acks ÷ busy consumers. The consumers were busy throughout an interval when more
+ *   messages were ready at its start than were acked in it (the queue never ran dry). With none
+ *   ready, the unacked messages are the ones being worked on (Little's law), so the busy count is
+ *   min(consumers, unacked). Anything in between tells nothing: a snapshot of waiting messages
+ *   says nothing of how busy the consumers were since the last one, and taking it for saturation
+ *   would underestimate the service rate, ask for more workers, and feed on itself. Without an
+ *   ack rate nothing is learnt.
  */
 export function updateRates(previous: RateEstimate | undefined, sample: FlowSample, knownServiceRate?: number): RateEstimate {
   const backlog = sample.ready + (sample.unacked ?? 0);
@@ -72,7 +76,7 @@ export function updateRates(previous: RateEstimate | undefined, sample: FlowSamp
   if (waitingSince === undefined) delete base.waitingSince;
   if (!previous) {
     // The first sample: rates the broker reports directly are usable already.
-    const service = serviceSample(sample, sample.consumers);
+    const service = serviceSample(sample, sample.consumers, undefined);
     const first = service ? { ...base, ackRate: service.acks, busyWorkers: service.busy } : base;
     return sample.publishRate === undefined ? first : seedArrival({ ...first, arrivalSource: 'publish-rate' }, sample.publishRate);
   }
@@ -81,7 +85,7 @@ export function updateRates(previous: RateEstimate | undefined, sample: FlowSamp
   const dtS = dtMs / 1000;
 
   // The acks were made by the consumers there were over the interval: ones that just joined made none.
-  const service = serviceSample(sample, Math.min(sample.consumers, previous.consumers));
+  const service = serviceSample(sample, Math.min(sample.consumers, previous.consumers), previous.ready / dtS);
   let ackRate = previous.ackRate;
   let busyWorkers = previous.busyWorkers;
   if (service) {
@@ -155,11 +159,12 @@ function seedArrival(estimate: RateEstimate, arrival: number): RateEstimate {
 }
 
 /** Acks/s and the busy consumers that made them, when this sample tells both. */
-function serviceSample(sample: FlowSample, consumers: number): { acks: number; busy: number } | undefined {
+function serviceSample(sample: FlowSample, consumers: number, readyAtStartPerS: number | undefined): { acks: number; busy: number } | undefined {
   if (sample.ackRate === undefined || !(sample.ackRate > 0) || consumers <= 0) return undefined;
-  const busy = sample.ready > 0 ? consumers : sample.unacked === undefined ? undefined : Math.min(consumers, sample.unacked);
-  if (busy === undefined || !(busy > 0)) return undefined;
-  return { acks: sample.ackRate, busy };
+  if (readyAtStartPerS !== undefined && sample.ready > 0 && readyAtStartPerS > sample.ackRate) return { acks: sample.ackRate, busy: consumers };
+  if (sample.ready > 0 || sample.unacked === undefined) return undefined;
+  const busy = Math.min(consumers, sample.unacked);
+  return busy > 0 ? { acks: sample.ackRate, busy } : undefined;
 }
 
 /** The exponential smoothing weight of a sample dt after the last, for time constant tau. */

@@ -135,14 +135,12 @@ describe('decide', () => {
       reason: 'backlog 45 (ready 20 + unacked 25) / target 10 per worker → 5',
       cooldownRemainingMs: { up: 0, down: 0 },
       inputs: { backlog: 45, ready: 20, unacked: 25, consumers: 2, publishRate: 12, ackRate: 4, cpuPercent: undefined, metricsAgeMs: 0 },
-      // Every mode learns the rates (messages wait, so both consumers were busy: 4/s ÷ 2).
+      // Every mode learns the rates (one sample with messages waiting tells no service rate yet).
       rates: {
         at: NOW,
         backlog: 45,
         ready: 20,
         consumers: 2,
-        ackRate: 4,
-        busyWorkers: 2,
         arrivalSource: 'publish-rate',
         arrivalLast: 12,
         arrivalSlow: 12,
@@ -303,6 +301,21 @@ describe('decide, rate mode (the default)', () => {
   it('falls back to 10 waiting messages per worker until a service rate is measured', () => {
     const decision = decide({ policy: ratePolicy(), metrics: metrics(1, 45, { publishRate: 20 }), history: EMPTY_HISTORY, now: NOW });
     expect(decision).toMatchObject({ desired: 5, direction: 'up', rule: 'rate', reason: 'no service rate measured yet: backlog 45 / 10 per worker → 5' });
+  });
+
+  it('without any rate, adds one worker when messages waited at every poll for a drain time', () => {
+    const history = { ...EMPTY_HISTORY, rates: { at: ago(2_000), backlog: 25, ready: 25, consumers: 3, waitingSince: ago(30_000) } };
+    const decision = decide({ policy: ratePolicy(), metrics: metrics(3, 25, { unacked: undefined }), history, now: NOW });
+    expect(decision).toMatchObject({ desired: 4, direction: 'up', rule: 'rate', reason: 'no service rate measured yet: messages waited at every poll for 30s → 4' });
+  });
+
+  it('until a service rate is measured, takes what each consumer acked as its floor', () => {
+    const decision = decide({ policy: ratePolicy(), metrics: metrics(2, 0, { unacked: 2, publishRate: 30, ackRate: 12 }), history: EMPTY_HISTORY, now: NOW });
+    // The first sample measures 12/s ÷ 2 busy = 6/s already (nothing waits, 2 unacked): 30 ÷ 6 = 5.
+    expect(decision).toMatchObject({ desired: 5, inputs: { serviceRate: 6 } });
+    const waiting = decide({ policy: ratePolicy(), metrics: metrics(2, 40, { unacked: 2, publishRate: 30, ackRate: 12 }), history: EMPTY_HISTORY, now: NOW });
+    // 40 waiting: no measurement yet, but at least 6/s each: 30 ÷ 6 + 40 ÷ 180 → 6.
+    expect(waiting).toMatchObject({ desired: 6, reason: 'arrivals 30/s (steady) / at least 6/s per worker + 40 waiting drained in 30s → need 5.22 → 6' });
   });
 
   it('uses a configured service rate until one is measured', () => {

@@ -62,6 +62,30 @@ describe('updateRates', () => {
     expect(serviceRateOf(idle[0])).toBe(10);
   });
 
+  it('learns nothing from waiting messages the consumers could have run out of', () => {
+    // 20 ready at the start, 30 acked in the 2 s: the queue may have run dry, the 4 consumers idled
+    // part of the time, and 15/s ÷ 4 would understate a worker (and ask for ever more of them).
+    const clock = new FakeClock();
+    const estimates = feed(clock, [
+      { ready: 20, unacked: 4, consumers: 4, ackRate: 15, publishRate: 15 },
+      { ready: 20, unacked: 4, consumers: 4, ackRate: 15, publishRate: 15 },
+    ]);
+    expect(serviceRateOf(estimates[1])).toBeUndefined();
+    // 100 ready at the start, 30 acked: they never ran dry, so 15/s ÷ 4 busy is what a worker does.
+    const busy = feed(
+      clock,
+      [
+        { ready: 100, unacked: 4, consumers: 4, ackRate: 15, publishRate: 65 },
+        { ready: 100, unacked: 4, consumers: 4, ackRate: 15, publishRate: 15 },
+      ],
+      2_000,
+      undefined,
+      estimates[1],
+    );
+    expect(serviceRateOf(busy[0])).toBeUndefined(); // 20 were ready at its start
+    expect(serviceRateOf(busy[1])).toBe(3.75);
+  });
+
   it('smooths the arrival rate slowly (30 s) and quickly (4 s)', () => {
     const clock = new FakeClock();
     const [, second] = feed(clock, [

@@ -231,3 +231,74 @@ describe('runAutoscaler', () => {
     expect(s.engine.names('running')).toEqual(['demo-worker-1', 'demo-worker-3']);
   });
 });
+
+describe('runAutoscaler in rate mode (the default)', () => {
+  const RATE_CONFIG = `project:
+  name: demo
+broker:
+  management_url: http://127.0.0.1:15672
+workers:
+  worker:
+    queue: tasks
+    min_replicas: 1
+    max_replicas: 5
+`;
+
+  /**
+   * A queue fed 15 tasks/s; each running worker completes 5/s. Each poll reports the 2 s since the
+   * last, as the broker would: what waits (ready), the workers busy on a task (unacked: acks ÷ 5/s
+   * of them), and the publish and ack rates.
+   */
+  function rateBroker(engine: FakeEngine) {
+    const state = { backlog: 0, arrived: 0, processed: 0 };
+    const open = async (): Promise<BrokerAdmin> => ({
+      endpoint: 'amqp://guest:***@127.0.0.1:5672',
+      queueStats: async (queues) => {
+        const running = engine.names('running').length;
+        const done = Math.min(state.backlog + 30, 10 * running);
+        state.backlog += 30 - done;
+        state.arrived += 30;
+        state.processed += done;
+        const stats: QueueStats = { queue: queues[0], ready: state.backlog, unacked: Math.min(running, done / 10), consumers: running, publishRate: 15, ackRate: done / 2 };
+        return new Map([[queues[0], stats]]);
+      },
+      close: async () => {},
+    });
+    return { state, open };
+  }
+
+  it('learns the service rate from the acks, drains the backlog and settles at arrivals ÷ service rate', async () => {
+    const config = loadConfig({ cwd: writeProject({ 'docker-compose.yml': COMPOSE, 'test-config.yml': RATE_CONFIG }), env: {} });
+    const clock = new FakeClock();
+    const engine = new FakeEngine(clock.now, ['demo/worker:1']);
+    await scaleService({ engine, clock, onEvent: () => {} }, { worker: config.workers[0], desired: 1 }, { project: config.project, maxWorkersPerQueue: 10 });
+    const broker = rateBroker(engine);
+    const events: AutoscaleEvent[] = [];
+    const controller = new AbortController();
+    await runAutoscaler(
+      {
+        backend: new ComposeBackend(config, { engine, clock, onEvent: () => {} }),
+        openBroker: broker.open,
+        clock,
+        signal: controller.signal,
+        onEvent: (event) => {
+          events.push(event);
+          if (event.type === 'decision' && event.at - START >= 300_000) controller.abort();
+        },
+      },
+      { workers: config.workers, intervalMs: 2_000 },
+    );
+    const decisions = events.flatMap((event) => (event.type === 'decision' ? [event.decision] : []));
+    const scaled = events.flatMap((event) => (event.type === 'scaled' ? [`${event.from}→${event.to}`] : []));
+    // First poll: 20 wait, the one worker acked 5/s: a worker does at least 5/s, so 15/s needs at
+    // most 3, and the 20 waiting drain in 30 s with 0.13 more → 4.
+    expect(decisions[0]).toMatchObject({ direction: 'up', desired: 4, rule: 'rate', reason: 'arrivals 15/s (steady) / at least 5/s per worker + 20 waiting drained in 30s → need 3.13 → 4' });
+    // With the queue empty, acks ÷ busy workers tell 5/s: 15/s ÷ 5/s = 3, and the 4th goes once
+    // neither the reversal window nor the stabilisation window holds it.
+    expect(scaled).toEqual(['1→4', '4→3']);
+    const last = decisions.at(-1)!;
+    expect(last).toMatchObject({ current: 3, direction: 'hold', inputs: { serviceRate: 5, arrivalRate: 15 } });
+    expect(broker.state.backlog).toBe(0);
+    expect(broker.state.processed).toBe(broker.state.arrived);
+  });
+});
