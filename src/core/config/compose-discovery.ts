@@ -1,6 +1,7 @@
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { configError } from '../errors.js';
+import { EnvFileError, parseEnvFile } from './env-file.js';
 import type { Environment } from './interpolate.js';
 
 /** Compose's names for a project's file, in its order of preference. */
@@ -45,9 +46,11 @@ export function chooseComposeFiles(query: ComposeFileQuery): ComposeFileChoice {
     return { files, displayNames: names.map((name, index) => (path.isAbsolute(name) ? name : shown(files[index]))), origin, warnings: [] };
   };
   if (query.flagFiles && query.flagFiles.length > 0) return named(query.flagFiles, query.cwd, '-f');
-  const fromEnv = query.env.COMPOSE_FILE;
+  // As Compose does, COMPOSE_FILE may also come from the .env of the folder it runs in.
+  const env: Environment = { ...dotEnvOf(query.cwd, query.env), ...query.env };
+  const fromEnv = env.COMPOSE_FILE;
   if (fromEnv) {
-    const separator = query.env.COMPOSE_PATH_SEPARATOR || ':';
+    const separator = env.COMPOSE_PATH_SEPARATOR || ':';
     return named(fromEnv.split(separator).filter(Boolean), query.cwd, 'COMPOSE_FILE');
   }
   if (query.configured) return named([query.configured], query.configDir, 'project.compose_file');
@@ -68,6 +71,17 @@ export function chooseComposeFiles(query: ComposeFileQuery): ComposeFileChoice {
     `no compose file found in ${shownDir(query.configDir)} or its parents (looked for ${COMPOSE_FILE_NAMES.join(', ')})`,
     'name one with -f/--file, COMPOSE_FILE or project.compose_file, or run `qscale init`',
   );
+}
+
+function dotEnvOf(dir: string, env: Environment): Record<string, string> {
+  const file = path.join(dir, '.env');
+  if (!isFile(file)) return {};
+  try {
+    return parseEnvFile(readFileSync(file, 'utf8'), env);
+  } catch (error) {
+    if (error instanceof EnvFileError) throw configError(`${file}: line ${error.line}: ${error.message}`);
+    throw error;
+  }
 }
 
 function isFile(file: string): boolean {

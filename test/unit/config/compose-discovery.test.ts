@@ -52,6 +52,13 @@ describe('chooseComposeFiles, as Compose chooses', () => {
     expect(chooseComposeFiles({ cwd: dir, env: { COMPOSE_FILE: 'a.yml;b.yml', COMPOSE_PATH_SEPARATOR: ';' }, configDir: dir }).displayNames).toEqual(['a.yml', 'b.yml']);
   });
 
+  it('takes COMPOSE_FILE from the .env of the current folder too, the environment winning', () => {
+    const dir = folder([]);
+    writeFileSync(path.join(dir, '.env'), 'COMPOSE_FILE=base.yml:prod.yml\n');
+    expect(chooseComposeFiles({ cwd: dir, env: {}, configDir: dir }).displayNames).toEqual(['base.yml', 'prod.yml']);
+    expect(chooseComposeFiles({ cwd: dir, env: { COMPOSE_FILE: 'mine.yml' }, configDir: dir }).displayNames).toEqual(['mine.yml']);
+  });
+
   it("takes the config's project.compose_file relative to the config's folder", () => {
     const dir = folder(['ops/fleet.yml']);
     expect(chooseComposeFiles({ cwd: dir, env: {}, configured: 'fleet.yml', configDir: path.join(dir, 'ops') }).displayNames).toEqual(['ops/fleet.yml']);
