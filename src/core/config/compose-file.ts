@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { parseDurationMs } from '../duration.js';
 import { configError } from '../errors.js';
 import { ACCEPTED_SERVICE_KEYS, knownServiceKeys, REFUSED_SERVICE_KEYS, REFUSED_TOP_LEVEL_KEYS, TOP_LEVEL_KEYS, unknownKeyMessage } from './compose-keys.js';
-import { asMapping, mergeComposeTrees, mergeService } from './compose-merge.js';
+import { asMapping, COMPOSE_YAML_TAGS, mergeComposeTrees, mergeService, withoutMergeTags } from './compose-merge.js';
 import { EnvFileError, parseEnvFile } from './env-file.js';
 import type { HostOptions } from './host-options.js';
 import { interpolateTree, unsetVariableWarning, type Environment, type UnsetVariables } from './interpolate.js';
@@ -238,7 +238,7 @@ export function loadComposeFile(files: string | readonly string[], env: Environm
   for (const name of Object.keys(services)) {
     resolved[name] = resolveExtends({ services, dir: workingDir, sources, display: displayNames[0] ?? paths[0] }, name, [], loadExternal);
   }
-  const parsed = parseWithSchema(mergedSource(sources), composeSchema, { ...merged, services: resolved });
+  const parsed = parseWithSchema(mergedSource(sources), composeSchema, withoutMergeTags({ ...merged, services: resolved }));
 
   for (const [name, raw] of Object.entries(parsed.services)) {
     for (const dependency of Object.keys(asMapping(raw.depends_on, 'depends_on'))) {
@@ -291,7 +291,7 @@ function readDotEnv(workingDir: string, env: Environment): Record<string, string
 }
 
 function loadOneFile(file: string, displayName: string, env: Environment, unset: UnsetVariables): LoadedFile {
-  const source = readYamlFile(file, displayName);
+  const source = readYamlFile(file, displayName, { customTags: COMPOSE_YAML_TAGS });
   if (!isTree(source.data)) throw configError(locate(source, [], 'a compose file must be a mapping with a services: section'));
   const raw = source.data as Tree;
   for (const key of Object.keys(raw)) {

@@ -4,7 +4,37 @@
  * sequences append, except shell commands (replaced) and unique resources (merged by their key);
  * environment, labels and the like merge as mappings whichever form each file wrote them in.
  */
+import type { CollectionTag, ScalarTag } from 'yaml';
+
 type Tree = Record<string, unknown>;
+
+/** `!reset`: the later file removes the value. */
+export const RESET = Symbol('compose !reset');
+/** `!override`: the later file's value replaces the earlier one whole, unmerged (kept wrapped until merged). */
+const OVERRIDE = '\u0000compose !override';
+
+/** Compose's merge tags, for the YAML parser. */
+export const COMPOSE_YAML_TAGS: Array<ScalarTag | CollectionTag> = [
+  { tag: '!reset', resolve: () => RESET },
+  { tag: '!reset', collection: 'map', resolve: () => RESET },
+  { tag: '!reset', collection: 'seq', resolve: () => RESET },
+  { tag: '!override', resolve: (value: string) => value },
+  { tag: '!override', collection: 'map', resolve: (map) => ({ [OVERRIDE]: map.toJSON() }) },
+  { tag: '!override', collection: 'seq', resolve: (seq) => ({ [OVERRIDE]: seq.toJSON() }) },
+];
+
+const isOverride = (value: unknown): value is { [OVERRIDE]: unknown } => typeof value === 'object' && value !== null && OVERRIDE in value;
+const unwrap = (value: unknown) => (isOverride(value) ? value[OVERRIDE] : value);
+
+/** The tree without merge markers: reset keys dropped, overrides unwrapped. */
+export function withoutMergeTags(value: unknown): unknown {
+  const plain = unwrap(value);
+  if (Array.isArray(plain)) return plain.filter((item) => item !== RESET).map(withoutMergeTags);
+  if (typeof plain === 'object' && plain !== null) {
+    return Object.fromEntries(Object.entries(plain).filter(([, item]) => item !== RESET).map(([key, item]) => [key, withoutMergeTags(item)]));
+  }
+  return plain;
+}
 
 const isMapping = (value: unknown): value is Tree => typeof value === 'object' && value !== null && !Array.isArray(value);
 
@@ -35,10 +65,12 @@ export function mergeService(base: Tree, override: Tree): Tree {
 export function mergeComposeTrees(base: Tree, override: Tree): Tree {
   const result: Tree = { ...base };
   for (const [key, value] of Object.entries(override)) {
-    if (key === 'services' && isMapping(value) && isMapping(base.services)) {
+    if (value === RESET) delete result[key];
+    else if (key === 'services' && isMapping(value) && isMapping(base.services)) {
       const services: Tree = { ...base.services };
       for (const [name, service] of Object.entries(value)) {
-        services[name] = isMapping(services[name]) && isMapping(service) ? mergeService(services[name] as Tree, service) : service;
+        if (service === RESET) delete services[name];
+        else services[name] = isMapping(services[name]) && isMapping(service) && !isOverride(service) ? mergeService(services[name] as Tree, service) : unwrap(service);
       }
       result.services = services;
     } else if (isMapping(value) && isMapping(base[key])) {
@@ -53,7 +85,9 @@ function mergeMapping(base: Tree, override: Tree, prefix: string): Tree {
   const result: Tree = { ...base };
   for (const [key, value] of Object.entries(override)) {
     const path = prefix ? `${prefix}.${key}` : key;
-    result[key] = key in base ? mergeValue(base[key], value, path) : value;
+    if (value === RESET) delete result[key];
+    else if (isOverride(value) || !(key in base)) result[key] = unwrap(value);
+    else result[key] = mergeValue(unwrap(base[key]), value, path);
   }
   return result;
 }

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { isMap, isNode, isScalar, isSeq, LineCounter, parseDocument, type Document } from 'yaml';
+import { isMap, isNode, isScalar, isSeq, LineCounter, parseDocument, type CollectionTag, type Document, type ScalarTag } from 'yaml';
 import type { z } from 'zod';
 import { configError } from '../errors.js';
 
@@ -25,7 +25,12 @@ export function locate(source: YamlSource, path: YamlPath, message: string): str
   return `${source.file}: ${formatYamlPath(path)}: ${message}${line ? ` (line ${line})` : ''}`;
 }
 
-export function readYamlFile(file: string, displayName: string = file): YamlSource {
+export interface YamlOptions {
+  /** Tags beyond YAML's own (Compose's !reset and !override). */
+  customTags?: Array<ScalarTag | CollectionTag>;
+}
+
+export function readYamlFile(file: string, displayName: string = file, options: YamlOptions = {}): YamlSource {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -36,12 +41,13 @@ export function readYamlFile(file: string, displayName: string = file): YamlSour
       code === 'ENOENT' ? 'pass another file with -c/--config or -f/--file, or run `qscale init`' : undefined,
     );
   }
-  return parseYamlText(text, displayName);
+  return parseYamlText(text, displayName, options);
 }
 
-export function parseYamlText(text: string, file: string): YamlSource {
+export function parseYamlText(text: string, file: string, options: YamlOptions = {}): YamlSource {
   const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true, merge: true });
+  const customTags = options.customTags;
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true, merge: true, ...(customTags ? { customTags: (tags) => [...tags, ...customTags] } : {}) });
   const firstError = doc.errors[0];
   if (firstError) {
     const line = lineCounter.linePos(firstError.pos[0]).line;

@@ -192,6 +192,18 @@ describe('several files, merged as Compose merges them', () => {
     expect(service?.binds).toEqual([`${dir}/b:/data`, `${dir}/logs:/logs`]);
   });
 
+  it('honours !reset (the later file removes a value) and !override (it replaces one unmerged)', () => {
+    const dir = project({
+      'compose.yaml': base,
+      'override.yaml': `services:\n  w:\n    labels: !reset []\n    environment: !override\n      ONLY: "this"\n    volumes: !override ["./c:/other"]\n    cap_add:\n      - !reset\n`,
+    });
+    const service = load(dir, ['compose.yaml', 'override.yaml']).services.get('w');
+    expect(service).toMatchObject({ labels: {}, environment: { ONLY: 'this' }, binds: [`${dir}/c:/other`] });
+    expect(service?.hostOptions?.CapAdd).toEqual(['CHOWN']);
+    const unset = project({ 'compose.yaml': base, 'override.yaml': 'services:\n  w:\n    environment:\n      A: !reset null\n' });
+    expect(load(unset, ['compose.yaml', 'override.yaml']).services.get('w')?.environment).toEqual({ B: '1' });
+  });
+
   it('locates an error in the file that wrote the value', () => {
     const dir = project({ 'compose.yaml': base, 'override.yaml': 'services:\n  w:\n    stop_grace_period: soon\n' });
     expect(errorOf(() => load(dir, ['compose.yaml', 'override.yaml'])).message).toBe('override.yaml: services.w.stop_grace_period: "soon" is not a duration (examples: 10s, 1m30s, 500ms) (line 3)');
