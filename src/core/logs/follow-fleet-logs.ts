@@ -71,6 +71,8 @@ interface Attachment {
   done: Promise<void>;
   /** A death reported while the stream was still draining: announced after its last lines. */
   died?: LifecycleEvent;
+  /** Its removal, likewise: after the death and the detach, as it happened. */
+  removed?: LifecycleEvent;
 }
 
 const TIMESTAMP_PREFIX = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:\d\d)) ?/;
@@ -172,6 +174,7 @@ class FleetLogFollower {
         this.endedAt.set(container.id, this.deps.clock.now() / 1000);
         if (attachment.died) await this.emit({ type: 'lifecycle', event: attachment.died });
         if (!this.run.signal.aborted) await this.emit({ type: 'detached', container });
+        if (attachment.removed) await this.emit({ type: 'lifecycle', event: attachment.removed });
       }
     })();
   }
@@ -271,9 +274,12 @@ class FleetLogFollower {
       if (attachment) attachment.died = lifecycle;
       else await this.emit({ type: 'lifecycle', event: lifecycle });
     } else if (lifecycle.kind === 'removed') {
-      this.attachments.get(id)?.controller.abort();
+      const attachment = this.attachments.get(id);
       this.endedAt.delete(id);
-      await this.emit({ type: 'lifecycle', event: lifecycle });
+      if (attachment) {
+        attachment.removed = lifecycle;
+        attachment.controller.abort();
+      } else await this.emit({ type: 'lifecycle', event: lifecycle });
     }
   }
 

@@ -123,7 +123,19 @@ describe('followFleetLogs with follow', () => {
     source.event('destroy', a1);
     await settle();
     expect(source.openStreams(a1)[0].signal.aborted).toBe(true);
-    expect(run.seen).toEqual(['attached worker-a-1', 'removed worker-a-1', 'detached worker-a-1']);
+    // The removal is told after the stream is let go, as it happened.
+    expect(run.seen).toEqual(['attached worker-a-1', 'detached worker-a-1', 'removed worker-a-1']);
+  });
+
+  it('tells a death and a removal that arrive while the stream still drains in the order they happened', async () => {
+    const source = new FakeLogSource(PROJECT);
+    const a1 = source.addContainer('worker-a', 1);
+    const run = start(source);
+    await settle();
+    source.event('die', a1, { exitCode: '0' });
+    source.event('destroy', a1);
+    await settle();
+    expect(run.seen).toEqual(['attached worker-a-1', 'died worker-a-1 (0)', 'detached worker-a-1', 'removed worker-a-1']);
   });
 
   it('lets go of a container that disappeared from the list without an event', async () => {
