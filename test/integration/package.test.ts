@@ -103,7 +103,7 @@ describe('the npm package', () => {
     expect(stdout.trim()).toBe(version);
   });
 
-  it('writes a project with init: plain make installs nothing, make install brings qscale from the tarball, npx qscale plans a scale', async () => {
+  it('writes a project with init: plain make installs nothing, make install brings qscale from the tarball, make image builds its worker, npx qscale plans a scale', async () => {
     const name = uniqueName('pkg');
     await run(qscaleBin, ['init', name, '--qscale', `file:${tarball}`], work);
     const project = path.join(work, name);
@@ -118,8 +118,8 @@ describe('the npm package', () => {
     // The schema the config's first line names is there once qscale is installed.
     const schema = JSON.parse(readFileSync(path.join(project, 'node_modules/qscale/dist/test-config.schema.json'), 'utf8'));
     expect(schema).toMatchObject({ type: 'object', required: ['workers'], additionalProperties: false });
-    // The scale's pre-flight wants the project's image on the engine: the worker image under its name.
-    await run('docker', ['tag', 'qscale/worker:local', `${name}-worker:local`], project);
+    // The project's own worker image, built by its Makefile from worker/src.
+    await run('make', ['image'], project);
     try {
       const { stdout } = await run('npx', ['qscale', 'scale', 'worker-a', '2', '--dry-run'], project);
       expect(stdout).toContain('worker-a: 0 → 2');
