@@ -168,7 +168,6 @@ export function simulate(options: SimulationOptions): SimulationResult {
       latencyS: latencyS === null ? null : round(latencyS),
       direction: decision.direction,
       rule: decision.rule,
-      ...(process.env.QSCALE_SIM_DEBUG ? { reason: decision.reason } : {}),
     });
     if (latencyS === null || latencyS > latencyTargetS) totals.timeOverLatencyTargetS += dt / 1000;
     totals.peakBacklog = Math.max(totals.peakBacklog, backlog);
