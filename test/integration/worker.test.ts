@@ -443,6 +443,35 @@ describe('worker containers', () => {
     expect(secondSummary.quarantined).toBe(0);
   });
 
+  it('hands a task longer than the grace back before the SIGKILL: done once elsewhere, reported redelivered, never quarantined', async () => {
+    const { queue, results } = await broker.queuesFor('grace');
+    const env = { QUEUE: queue, LOG_LEVEL: 'info', QSCALE_STOP_TIMEOUT_MS: '3000' };
+    const first = await startWorker('grace-1', env, ['--stop-timeout', '3']);
+    await waitConsuming(first);
+    const received = await broker.collect(results);
+    const [id] = await broker.publishTasks(queue, results, [{ workMs: 6_000 }]);
+    await waitFor('the task under way', async () => (await broker.reportState(first.slice(0, 12))).report.working === 1, 10_000);
+
+    const stoppedAt = Date.now();
+    await docker('stop', '-t', '3', first);
+    const stopMs = Date.now() - stoppedAt;
+    // Exit 1 (the drain timed out) at 2 s, not 137: the engine's SIGKILL at 3 s never came.
+    expect(await docker('inspect', '-f', '{{.State.ExitCode}}', first)).toBe('1');
+    expect(stopMs).toBeLessThan(3_000);
+    const firstSummary = JSON.parse((await logsOf(first)).split('\n').find((line) => line.includes('"msg":"exiting unfinished"')) ?? '{}') as { interrupted: number };
+    expect(firstSummary.interrupted).toBe(1);
+
+    const second = await startWorker('grace-2', env);
+    await waitFor('the task completed', () => completed(received).length >= 1, 20_000);
+    await new Promise((resolve) => setTimeout(resolve, 500)); // a duplicate would arrive about now
+    expect(received).toEqual([expect.objectContaining({ taskId: id, outcome: 'completed', redelivered: true, workerId: second.slice(0, 12) })]);
+    expect(await broker.messageCount(quarantineQueueOf(queue))).toBe(0);
+    expect(await broker.messageCount(queue)).toBe(0);
+    await docker('stop', '-t', '15', second);
+    const secondSummary = JSON.parse((await logsOf(second)).split('\n').find((line) => line.includes('"msg":"drained"')) ?? '{}') as { completed: number; quarantined: number };
+    expect([secondSummary.completed, secondSummary.quarantined]).toEqual([1, 0]);
+  });
+
   it('declares a new task queue and its quarantine queue as quorum queues with QUEUE_TYPE=quorum', async () => {
     const queue = `${RUN}.quorum-new`;
     const results = `${queue}.results`;

@@ -1,7 +1,7 @@
 import type { RunCancellations } from './control.js';
 import type { Logger } from './log.js';
-import { ABANDONED_HEADER, ATTEMPT_HEADER, DEAD_LETTER_REASON_HEADER, deadLetterQueueOf, quarantineQueueOf, type TaskMessage, type TaskOutcome } from './protocol.js';
-import { abandonedOf, attemptOf, buildResult, outcomeOf, parseTaskBody, type AttemptFacts } from './task-outcome.js';
+import { ABANDONED_HEADER, ATTEMPT_HEADER, DEAD_LETTER_REASON_HEADER, INTERRUPTED_HEADER, deadLetterQueueOf, quarantineQueueOf, type TaskMessage, type TaskOutcome } from './protocol.js';
+import { abandonedOf, attemptOf, buildResult, interruptedOf, outcomeOf, parseTaskBody, type AttemptFacts } from './task-outcome.js';
 import { performWork, planWork, SimulatedCrash, type WorkEnvironment, type WorkPlan } from './task-work.js';
 
 /** A delivered task, as the consumer sees it. */
@@ -104,6 +104,8 @@ export class WorkerStats {
   quarantined = 0;
   /** Prefetched tasks handed back unstarted on drain (republished, so not flagged redelivered). */
   handedBack = 0;
+  /** Started tasks handed back unfinished when the drain ran out of time. */
+  interrupted = 0;
   /** Results whose queue did not exist (returned by the broker). */
   unroutable = 0;
 
@@ -151,6 +153,8 @@ interface Held {
   message?: TaskMessage;
   plan?: WorkPlan;
   malformed?: string;
+  /** Handed back unfinished (the drain ran out of time): its work's end publishes nothing. */
+  handedOff?: boolean;
 }
 
 interface Outgoing {
@@ -181,6 +185,7 @@ export class TaskConsumer {
   private readonly waiting: Held[] = [];
   /** Tasks in the handler. */
   private working = 0;
+  private readonly started = new Set<Held>();
   /** Tasks whose messages were published but not all confirmed yet. */
   private unconfirmed = 0;
   /** Set while the channel's write buffer is full; publishing waits for it. */
@@ -229,6 +234,27 @@ export class TaskConsumer {
     if (this.working + this.unconfirmed > 0) await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
   }
 
+  /**
+   * The drain ran out of time: hands every started, unfinished task back to its queue as a copy with
+   * INTERRUPTED_HEADER + 1, acked once confirmed, so it is neither lost nor counted as abandoned by a
+   * crash. Resolves when those are settled (or could not be).
+   */
+  handBackUnfinished(): Promise<void> {
+    const unfinished = [...this.started].filter((held) => !held.handedOff);
+    if (unfinished.length === 0) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      let left = unfinished.length;
+      const settled = () => {
+        if (--left === 0) resolve();
+      };
+      for (const held of unfinished) {
+        held.handedOff = true;
+        const copy = this.copyOf(held.task, this.source, { [INTERRUPTED_HEADER]: interruptedOf(held.task.headers) + 1 });
+        this.publishThenSettle(held.task, [copy], () => (this.deps.stats.interrupted += 1), settled);
+      }
+    });
+  }
+
   /** Drops the held, not yet started tasks of a run just cancelled. */
   dropRun(run: string): void {
     const keep: Held[] = [];
@@ -245,11 +271,13 @@ export class TaskConsumer {
       this.deps.onCancelled?.();
       return;
     }
+    const held = this.inspect(task);
     if (this.draining) {
-      this.handBack(task);
+      // A redelivered task is still counted as abandoned: handing it back unflagged would forget it.
+      if (task.redelivered && !held.malformed) this.checkpoint(held);
+      else this.handBack(task);
       return;
     }
-    const held = this.inspect(task);
     const dropReason = this.dropReasonOf(held);
     if (dropReason) this.drop(held, dropReason);
     else if (task.redelivered && !held.malformed) this.checkpoint(held);
@@ -311,14 +339,16 @@ export class TaskConsumer {
 
   /** Never rejects: a task that cannot be settled is left to the broker to redeliver. */
   private async process(held: Held): Promise<void> {
+    this.started.add(held);
     try {
       const facts = await this.work(held);
       if (this.writable) await this.writable;
-      this.publishOutcome(held, facts);
+      if (!held.handedOff) this.publishOutcome(held, facts);
     } catch (error) {
       this.deps.stats.abandoned += 1;
       this.deps.log.error('task left unsettled after an unexpected error; the broker redelivers it when the channel closes', { taskId: held.task.messageId, error: messageOf(error) });
     } finally {
+      this.started.delete(held);
       this.working -= 1;
       this.progressed();
     }
@@ -330,7 +360,7 @@ export class TaskConsumer {
     const { task, message, plan } = held;
     const startedAt = now();
     const attempt = attemptOf(task.headers);
-    const redelivered = task.redelivered || abandonedOf(task.headers) > 0;
+    const redelivered = task.redelivered || abandonedOf(task.headers) > 0 || interruptedOf(task.headers) > 0;
     if (!message || !plan) {
       return { taskId: message?.id ?? task.messageId ?? 'unknown', run: message?.run, queue, workerId, startedAt, finishedAt: now(), attempt, redelivered, outcome: 'dead-lettered', error: held.malformed };
     }
@@ -424,13 +454,14 @@ export class TaskConsumer {
    * A copy of the task that was refused or returned (its queue gone) sends the task back to the
    * queue instead, so it is never lost; a result that was returned is counted unroutable.
    */
-  private publishThenSettle(task: InboundTask, messages: Outgoing[], onSettled: () => void): void {
+  private publishThenSettle(task: InboundTask, messages: Outgoing[], onSettled: () => void, onDone?: () => void): void {
     this.unconfirmed += 1;
     let awaiting = messages.length;
     let failure: Error | null = null;
     const finish = () => {
       this.unconfirmed -= 1;
       this.settle(task, failure, onSettled);
+      onDone?.();
       this.progressed();
     };
     for (let index = 0; index < messages.length; index++) {

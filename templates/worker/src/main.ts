@@ -10,6 +10,8 @@ import { resolveWorkerId } from './worker-id.js';
 import { Worker } from './worker.js';
 
 const SUMMARY_INTERVAL_MS = 10_000;
+/** Time allowed to hand unfinished tasks back once the drain timed out: within the 1 s margin left before SIGKILL. */
+const HAND_BACK_MS = 500;
 
 const write = { out: (line: string) => process.stdout.write(`${line}\n`), err: (line: string) => process.stderr.write(`${line}\n`) };
 
@@ -53,8 +55,12 @@ async function main(): Promise<void> {
     stopping = true;
     log.info('draining', { signal, inFlight: worker.inFlight });
     setTimeout(() => {
-      log.error('drain timed out; exiting, unacked tasks return to the queue', { drainTimeoutMs: settings.drainTimeoutMs });
-      process.exit(1);
+      log.error('drain timed out; handing unfinished tasks back and exiting', { drainTimeoutMs: settings.drainTimeoutMs, working: worker.working });
+      // Half the margin left before the engine's SIGKILL; whatever is still unacked then returns to the queue on exit.
+      void worker.handBackUnfinished(HAND_BACK_MS).finally(() => {
+        log.info('exiting unfinished', summaryOf(stats));
+        process.exit(1);
+      });
     }, settings.drainTimeoutMs).unref();
     worker.stop().then(
       () => {
@@ -109,6 +115,7 @@ function summaryOf(stats: WorkerStats) {
     dropped: stats.dropped,
     quarantined: stats.quarantined,
     handedBack: stats.handedBack,
+    interrupted: stats.interrupted,
     unroutable: stats.unroutable,
   };
 }

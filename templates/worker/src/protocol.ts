@@ -87,6 +87,13 @@ export interface WorkerStateReport {
  */
 export const ABANDONED_HEADER = 'x-qscale-abandoned';
 
+/**
+ * Header counting the deliveries of a task cut short by its worker's stop (a drain that ran out of
+ * time): the worker handed it back itself. Such deliveries are not crashes, so they do not count
+ * towards the delivery bound; a result of a later delivery says `redelivered`.
+ */
+export const INTERRUPTED_HEADER = 'x-qscale-interrupted';
+
 /** Header on a message a worker dead-lettered itself: why, in words (e.g. "worker crashed"). */
 export const DEAD_LETTER_REASON_HEADER = 'x-qscale-dead-letter-reason';
 

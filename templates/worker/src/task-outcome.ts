@@ -1,4 +1,4 @@
-import { ABANDONED_HEADER, ATTEMPT_HEADER, type TaskMessage, type TaskOutcome, type TaskResult } from './protocol.js';
+import { ABANDONED_HEADER, ATTEMPT_HEADER, INTERRUPTED_HEADER, type TaskMessage, type TaskOutcome, type TaskResult } from './protocol.js';
 
 /** The attempt a delivery is: the ATTEMPT_HEADER of a retried copy, else 1. */
 export function attemptOf(headers: Record<string, unknown> | undefined): number {
@@ -9,6 +9,12 @@ export function attemptOf(headers: Record<string, unknown> | undefined): number 
 /** Deliveries of a task that ended with no outcome (their worker died): the ABANDONED_HEADER, else 0. */
 export function abandonedOf(headers: Record<string, unknown> | undefined): number {
   const value = Number(headers?.[ABANDONED_HEADER]);
+  return Number.isInteger(value) && value >= 0 ? value : 0;
+}
+
+/** Deliveries of a task its worker handed back unfinished when its drain ran out of time: the INTERRUPTED_HEADER, else 0. */
+export function interruptedOf(headers: Record<string, unknown> | undefined): number {
+  const value = Number(headers?.[INTERRUPTED_HEADER]);
   return Number.isInteger(value) && value >= 0 ? value : 0;
 }
 

@@ -92,6 +92,21 @@ export class Worker {
     await this.connection?.close();
   }
 
+  /**
+   * The drain ran out of time: hands the unfinished tasks back (INTERRUPTED_HEADER) and flushes their
+   * acks, within `withinMs`; what is left returns to the queue when the process exits.
+   */
+  async handBackUnfinished(withinMs: number): Promise<void> {
+    const session = this.session;
+    if (!session) return;
+    let timer: NodeJS.Timeout | undefined;
+    const handedBack = Promise.all(session.consumers.map((consumer) => consumer.handBackUnfinished())).then(async () => {
+      for (const channel of session.channels) await channel.close().catch(() => {});
+    });
+    await Promise.race([handedBack, new Promise<void>((resolve) => (timer = setTimeout(resolve, withinMs)))]);
+    clearTimeout(timer);
+  }
+
   private async openSession(model: ChannelModel): Promise<void> {
     const { log, heartbeat } = this.deps;
     const { queue, queueType, prefetch } = this.settings;

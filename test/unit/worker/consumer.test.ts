@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { RunCancellations } from '../../../templates/worker/src/control.js';
 import { TaskConsumer, UnroutableResults, WorkerStats } from '../../../templates/worker/src/consumer.js';
 import type { Logger } from '../../../templates/worker/src/log.js';
-import { ABANDONED_HEADER, ATTEMPT_HEADER, DEAD_LETTER_REASON_HEADER } from '../../../templates/worker/src/protocol.js';
+import { ABANDONED_HEADER, ATTEMPT_HEADER, DEAD_LETTER_REASON_HEADER, INTERRUPTED_HEADER } from '../../../templates/worker/src/protocol.js';
 import type { WorkPlan } from '../../../templates/worker/src/task-work.js';
 import { deferred, FakeChannel, flush, recordingLogger } from './fake-channel.js';
 
@@ -360,6 +360,42 @@ describe('TaskConsumer', () => {
       expect(copy.properties).toEqual({ timestamp: 7, priority: 2, messageId: 't2', correlationId: 'c2', replyTo: 'results.run1', contentType: 'application/json', headers: { [ABANDONED_HEADER]: 1, x: 'y' } });
       expect(channel.calls.filter((call) => call.includes('t2'))).toEqual(['copy t2 → task_a.quarantine', 'ack t2']);
       expect(stats.handedBack).toBe(1);
+    });
+
+    it('quarantines, not hands back, a redelivered task arriving while it drains (its abandoned delivery stays counted)', async () => {
+      const { channel, consumer, finishAll } = setup();
+      await consumer.start();
+      await consumer.drain();
+      channel.deliver({ messageId: 't1', redelivered: true });
+      await finishAll();
+      expect(channel.calls.slice(2)).toEqual(['copy t1 → task_a.quarantine', 'ack t1']);
+    });
+
+    it('when the drain runs out of time, hands started tasks back with INTERRUPTED_HEADER + 1 and publishes nothing when their work ends', async () => {
+      const { channel, consumer, stats, pending, finishAll } = setup({ concurrency: 2 });
+      await consumer.start();
+      channel.deliver({ messageId: 't1', headers: { [INTERRUPTED_HEADER]: 1 } });
+      channel.deliver({ messageId: 't2' });
+      channel.deliver({ messageId: 't3' });
+      await flush();
+      void consumer.drain();
+      await consumer.handBackUnfinished();
+      expect(channel.calls.slice(1)).toEqual(['cancel ctag-1', 'copy t1 → task_a', 'copy t2 → task_a', 'copy t3 → task_a', 'ack t1', 'ack t2', 'ack t3']);
+      expect(channel.copiesTo('task_a').map((copy) => copy.properties.headers)).toEqual([{ [INTERRUPTED_HEADER]: 2 }, { [INTERRUPTED_HEADER]: 1 }, {}]);
+      expect([stats.interrupted, stats.handedBack]).toEqual([2, 1]);
+
+      expect(pending).toHaveLength(2);
+      await finishAll();
+      expect(channel.calls).toHaveLength(8);
+      expect(stats.processed).toBe(0);
+    });
+
+    it('a result after an interrupted delivery says redelivered; interruptions never count towards the delivery bound', async () => {
+      const { channel, consumer, finishAll } = setup();
+      await consumer.start();
+      channel.deliver({ messageId: 't1', headers: { [INTERRUPTED_HEADER]: 5 } });
+      await finishAll();
+      expect(channel.resultsFor('t1')).toEqual([expect.objectContaining({ outcome: 'completed', redelivered: true, attempt: 1 })]);
     });
 
     it('resolves at once when nothing is held', async () => {
