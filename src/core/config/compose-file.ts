@@ -3,7 +3,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { parseDurationMs } from '../duration.js';
 import { configError } from '../errors.js';
-import { ACCEPTED_SERVICE_KEYS, knownServiceKeys, REFUSED_SERVICE_KEYS, REFUSED_TOP_LEVEL_KEYS, TOP_LEVEL_KEYS, unknownKeyMessage } from './compose-keys.js';
+import { ACCEPTED_SERVICE_KEYS, checkNestedKeys, knownServiceKeys, REFUSED_SERVICE_KEYS, REFUSED_TOP_LEVEL_KEYS, TOP_LEVEL_KEYS, unknownKeyMessage } from './compose-keys.js';
 import { asMapping, COMPOSE_YAML_TAGS, mergeComposeTrees, mergeService, withoutMergeTags } from './compose-merge.js';
 import { EnvFileError, parseEnvFile } from './env-file.js';
 import type { HostOptions } from './host-options.js';
@@ -306,6 +306,13 @@ function loadOneFile(file: string, displayName: string, env: Environment, unset:
       if (key.startsWith('x-') || known.includes(key)) continue;
       throw configError(locate(source, ['services', name, key], unknownKeyMessage(key, known)));
     }
+    checkNestedKeys(
+      service,
+      (at, message) => {
+        throw configError(locate(source, ['services', name, ...at], message));
+      },
+      () => {},
+    );
   }
   let data: unknown;
   try {
@@ -416,6 +423,7 @@ function normaliseService(context: NormaliseContext, name: string, raw: RawServi
   for (const [key, reason] of Object.entries(REFUSED_SERVICE_KEYS)) {
     if (key in raw) refuse([key], `"${key}" is not supported: ${reason}`);
   }
+  checkNestedKeys(raw, () => {}, refuse);
   if (raw.pull_policy !== undefined && !['never', 'missing', 'if_not_present', 'build'].includes(raw.pull_policy)) {
     refuse(['pull_policy'], `pull_policy "${raw.pull_policy}" is not supported: ${ACCEPTED_SERVICE_KEYS.pull_policy}`);
   }

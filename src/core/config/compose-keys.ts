@@ -66,6 +66,82 @@ export const REFUSED_TOP_LEVEL_KEYS: Record<string, string> = {
   models: 'qscale does not provide models',
 };
 
+/**
+ * The keys Compose knows inside a service's mappings, by path below the service (`*` stands for
+ * any name, `[]` for a list item). A key that is known here but listed in NESTED_REFUSED is one
+ * qscale cannot honour.
+ */
+export const NESTED_SERVICE_KEYS: Record<string, readonly string[]> = {
+  healthcheck: ['test', 'interval', 'timeout', 'retries', 'start_period', 'start_interval', 'disable'],
+  deploy: ['mode', 'replicas', 'labels', 'update_config', 'rollback_config', 'restart_policy', 'placement', 'endpoint_mode', 'resources'],
+  'deploy.resources': ['limits', 'reservations'],
+  'deploy.resources.limits': ['cpus', 'memory', 'pids'],
+  'deploy.resources.reservations': ['cpus', 'memory', 'generic_resources', 'devices'],
+  'deploy.restart_policy': ['condition', 'delay', 'max_attempts', 'window'],
+  logging: ['driver', 'options'],
+  extends: ['service', 'file'],
+  'ulimits.*': ['soft', 'hard'],
+  'depends_on.*': ['condition', 'restart', 'required'],
+  'volumes[]': ['type', 'source', 'target', 'read_only', 'consistency', 'bind', 'volume', 'tmpfs', 'image'],
+  'secrets[]': ['source', 'target', 'uid', 'gid', 'mode'],
+  'configs[]': ['source', 'target', 'uid', 'gid', 'mode'],
+  'devices[]': ['source', 'target', 'permissions'],
+  'env_file[]': ['path', 'required', 'format'],
+};
+
+/** Nested keys Compose knows that qscale cannot honour, with the reason. */
+export const NESTED_REFUSED: Record<string, string> = {
+  'healthcheck.start_interval': 'start_interval needs Docker Engine 25; qscale does not set it',
+  'deploy.resources.reservations.cpus': 'qscale does not reserve CPUs; use deploy.resources.limits.cpus',
+  'deploy.resources.reservations.devices': 'qscale does not reserve devices (GPUs)',
+  'deploy.resources.reservations.generic_resources': 'qscale does not reserve generic resources',
+  'deploy.restart_policy.delay': 'the engine\'s restart policy has no delay; qscale does not apply it',
+  'deploy.restart_policy.window': 'the engine\'s restart policy has no window; qscale does not apply it',
+  'volumes[].bind': 'bind options (propagation, create_host_path, selinux) are not applied by qscale',
+  'volumes[].volume': 'named volumes are not supported; use a bind mount',
+  'volumes[].tmpfs': 'tmpfs volumes are not applied by qscale; use the tmpfs: key',
+  'volumes[].image': 'image volumes are not supported; use a bind mount',
+  'env_file[].format': 'qscale reads env files in Compose\'s default format only',
+};
+
+/**
+ * Checks the mappings inside one service against NESTED_SERVICE_KEYS. Calls `unknown` for a key
+ * Compose does not know (with the message) and `refused` for one qscale cannot honour.
+ */
+export function checkNestedKeys(
+  service: Record<string, unknown>,
+  unknown: (at: Array<string | number>, message: string) => void,
+  refused: (at: Array<string | number>, message: string) => void,
+): void {
+  const visit = (value: unknown, pattern: string, at: Array<string | number>) => {
+    if (Array.isArray(value)) {
+      const known = NESTED_SERVICE_KEYS[`${pattern}[]`];
+      if (known) value.forEach((item, index) => checkMapping(item, `${pattern}[]`, [...at, index], known));
+      return;
+    }
+    const known = NESTED_SERVICE_KEYS[pattern];
+    if (known) checkMapping(value, pattern, at, known);
+    const named = NESTED_SERVICE_KEYS[`${pattern}.*`];
+    if (named && isMapping(value)) for (const [name, item] of Object.entries(value)) checkMapping(item, `${pattern}.*`, [...at, name], named);
+  };
+  const checkMapping = (value: unknown, pattern: string, at: Array<string | number>, known: readonly string[]) => {
+    if (!isMapping(value)) return;
+    for (const [key, item] of Object.entries(value)) {
+      if (key.startsWith('x-')) continue;
+      if (!known.includes(key)) {
+        unknown([...at, key], unknownKeyMessage(key, known));
+        continue;
+      }
+      const reason = NESTED_REFUSED[`${pattern}.${key}`];
+      if (reason) refused([...at, key], `"${key}" is not supported: ${reason}`);
+      visit(item, `${pattern}.${key}`, [...at, key]);
+    }
+  };
+  for (const [key, value] of Object.entries(service)) visit(value, key, [key]);
+}
+
+const isMapping = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
+
 /** The one-line reason qscale refuses a Compose key, or undefined when it is applied or accepted. */
 export function refusedServiceKey(key: string): string | undefined {
   return REFUSED_SERVICE_KEYS[key];

@@ -45,6 +45,16 @@ describe('keys Compose does not know', () => {
     expect(errorOf(() => load(project({ 'compose.yaml': worker(extra) }))).message).toBe(message);
   });
 
+  it.each([
+    ['    healthcheck:\n      test: ["CMD", "true"]\n      intreval: 5s\n', 'compose.yaml: services.w.healthcheck.intreval: unknown key "intreval"; did you mean "interval"? (line 6)'],
+    ['    deploy:\n      resources:\n        limits:\n          memroy: 1g\n', 'compose.yaml: services.w.deploy.resources.limits.memroy: unknown key "memroy"; did you mean "memory"? (line 7)'],
+    ['    ulimits:\n      nofile:\n        sotf: 1\n        hard: 2\n', 'compose.yaml: services.w.ulimits.nofile.sotf: unknown key "sotf"; did you mean "soft"? (line 6)'],
+    ['    volumes:\n      - type: bind\n        source: ./a\n        taget: /a\n', 'compose.yaml: services.w.volumes[0].taget: unknown key "taget"; did you mean "target"? (line 7)'],
+    ['    depends_on:\n      w:\n        conditon: service_started\n', 'compose.yaml: services.w.depends_on.w.conditon: unknown key "conditon"; did you mean "condition"? (line 6)'],
+  ])('a misspelt key inside a service mapping is an error too: %j', (extra, message) => {
+    expect(errorOf(() => load(project({ 'compose.yaml': worker(extra) }))).message).toBe(message);
+  });
+
   it('refuses an unknown top-level key, and accepts x- extensions anywhere', () => {
     expect(errorOf(() => load(project({ 'compose.yaml': `servics:\n  w:\n    image: img\n` }))).message).toBe(
       'compose.yaml: servics: unknown key "servics"; did you mean "services"? (line 1)',
@@ -66,6 +76,14 @@ describe('keys qscale cannot honour', () => {
     ['    volumes: [data:/data]\n', 'compose.yaml: services.w.volumes[0]: named volume "data" is not supported; use a bind mount (line 4)'],
     ['    pull_policy: always\n', 'compose.yaml: services.w.pull_policy: pull_policy "always" is not supported: qscale never pulls; a missing image is an error (line 4)'],
   ])('%j is refused with its reason', (extra, message) => {
+    expect(errorOf(() => load(project({ 'compose.yaml': worker(extra) }))).message).toBe(message);
+  });
+
+  it.each([
+    ['    healthcheck:\n      test: ["CMD", "true"]\n      start_interval: 1s\n', 'compose.yaml: services.w.healthcheck.start_interval: "start_interval" is not supported: start_interval needs Docker Engine 25; qscale does not set it (line 6)'],
+    ['    deploy:\n      resources:\n        reservations:\n          devices: [{capabilities: [gpu]}]\n', 'compose.yaml: services.w.deploy.resources.reservations.devices: "devices" is not supported: qscale does not reserve devices (GPUs) (line 7)'],
+    ['    volumes:\n      - type: bind\n        source: ./a\n        target: /a\n        bind:\n          propagation: rshared\n', 'compose.yaml: services.w.volumes[0].bind: "bind" is not supported: bind options (propagation, create_host_path, selinux) are not applied by qscale (line 8)'],
+  ])('a nested key qscale cannot honour is refused: %j', (extra, message) => {
     expect(errorOf(() => load(project({ 'compose.yaml': worker(extra) }))).message).toBe(message);
   });
 
