@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import type { Command } from 'commander';
-import type { LockOwner } from '../core/scale/service-lock.js';
+import { processLockOwner, type LockOwner } from '../core/scale/service-lock.js';
 import { loadConfig, type QscaleConfig } from '../core/config/qscale-config.js';
 import type { EventSink } from '../core/events.js';
 import type { FleetBackend } from '../core/backend/fleet-backend.js';
@@ -10,20 +10,15 @@ import type { ContainerLogSource } from '../core/ports/container-logs.js';
 import type { CliDependencies } from './dependencies.js';
 import { Output } from './output.js';
 
-/** This process as the owner of a scaling lock; a lock's owner on this host is alive while its pid runs. */
-const thisProcess: LockOwner = {
-  id: `${hostname()}:${process.pid}`,
-  isAlive(ownerId) {
-    const [host, pid] = ownerId.split(':');
-    if (host !== hostname() || !/^\d+$/.test(pid ?? '')) return undefined;
-    try {
-      process.kill(Number(pid), 0);
-      return true;
-    } catch (error) {
-      return (error as NodeJS.ErrnoException).code === 'EPERM';
-    }
-  },
-};
+/** This process as the owner of scaling locks; another process's lock on this host is alive while its pid runs. */
+const thisProcess: LockOwner = processLockOwner(hostname(), process.pid, (pid) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+});
 
 export interface GlobalOptions {
   config?: string;

@@ -172,11 +172,12 @@ export async function scaleServices(deps: ScaleDependencies, requests: ScaleRequ
   throwIfAborted(deps.signal);
   // One run at a time per service; services in name order, so two scale-all runs cannot deadlock.
   const releases: Array<() => Promise<void>> = [];
+  const owner = deps.lockOwner?.begin() ?? 'unknown';
   let outcomes: ScaleOutcome[];
   try {
     for (const [index, entry] of [...prepared.entries()].sort(([, a], [, b]) => a.plan.service.localeCompare(b.plan.service))) {
       if (isEmptyPlan(entry.plan)) continue;
-      const lock = await lockService(deps, options.project.name, entry.plan.service, entry.request.worker.definition.image);
+      const lock = await lockService(deps, { project: options.project.name, service: entry.plan.service, image: entry.request.worker.definition.image, owner });
       if (!lock) continue;
       releases.push(lock.release);
       // Another run changed the service meanwhile: what was observed before is history.
@@ -187,6 +188,7 @@ export async function scaleServices(deps: ScaleDependencies, requests: ScaleRequ
     const released = Promise.all(releases.map((release) => release()));
     // Abandoned: the locks go as soon as the engine answers, without waiting for it here.
     if (!deps.abandon?.aborted) await released;
+    deps.lockOwner?.end(owner);
   }
   const incomplete = outcomes.filter((outcome) => outcome.complete === false);
   if (incomplete.length > 0) {

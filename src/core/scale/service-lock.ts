@@ -14,10 +14,36 @@ const LOCK_POLL_MS = 250;
 const LOCK_WAIT_MS = 5 * 60_000;
 
 export interface LockOwner {
-  /** "host:pid" of this process. */
-  id: string;
-  /** Whether the owner named in another lock still runs; undefined when that cannot be told (another host). */
+  /** A new owner id for one run ("host:pid:n"), written on the locks it takes. */
+  begin(): string;
+  /** The run ended: a lock of its left behind (the engine was gone at release) is stale from now on. */
+  end(ownerId: string): void;
+  /** Whether the run named in another lock still goes on; undefined when that cannot be told (another host). */
   isAlive(ownerId: string): boolean | undefined;
+}
+
+/**
+ * The lock owner of one process: a run of this process is alive while it has not ended; a run of
+ * another process on this host while that pid runs; on another host, unknown.
+ */
+export function processLockOwner(host: string, pid: number, pidRuns: (pid: number) => boolean): LockOwner {
+  const running = new Set<string>();
+  let next = 0;
+  return {
+    begin() {
+      const id = `${host}:${pid}:${++next}`;
+      running.add(id);
+      return id;
+    },
+    end(id) {
+      running.delete(id);
+    },
+    isAlive(id) {
+      const [ownerHost, ownerPid] = id.split(':');
+      if (ownerHost !== host || !/^\d+$/.test(ownerPid ?? '')) return undefined;
+      return Number(ownerPid) === pid ? running.has(id) : pidRuns(Number(ownerPid));
+    },
+  };
 }
 
 export interface ServiceLockDependencies {
@@ -42,9 +68,12 @@ export interface ServiceLockDependencies {
  * stale); undefined when no lock could be made (the image is missing, say), in which case the run
  * goes on unlocked, protected by unique names and re-observation.
  */
-export async function lockService(deps: ServiceLockDependencies, project: string, service: string, image: string): Promise<{ release: () => Promise<void>; waited: boolean } | undefined> {
+export async function lockService(
+  deps: ServiceLockDependencies,
+  lock: { project: string; service: string; image: string; owner: string },
+): Promise<{ release: () => Promise<void>; waited: boolean } | undefined> {
+  const { project, service, image, owner } = lock;
   const name = `${project}-${service}-qscale-lock`;
-  const owner = deps.lockOwner?.id ?? 'unknown';
   const startedAt = deps.clock.now();
   let announced = false;
   for (;;) {

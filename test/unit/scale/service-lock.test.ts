@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { WorkerService } from '../../../src/core/config/qscale-config.js';
 import type { FleetEvent } from '../../../src/core/events.js';
 import { scaleService, type ScaleDependencies } from '../../../src/core/scale/scale-service.js';
-import { LOCK_LABEL, LOCK_STALE_MS } from '../../../src/core/scale/service-lock.js';
+import { LOCK_LABEL, LOCK_STALE_MS, processLockOwner } from '../../../src/core/scale/service-lock.js';
 import { FakeEngine } from '../../support/fake-engine.js';
 
 const NOW = 1_700_000_000_000;
@@ -24,7 +24,7 @@ function setup(now = () => NOW) {
     engine,
     clock: { now, sleep: async () => {} },
     onEvent: (event) => events.push(event),
-    lockOwner: { id: 'host:1', isAlive: (owner) => (owner === 'host:999' ? false : undefined) },
+    lockOwner: processLockOwner('host', 1, (pid) => pid !== 999),
   };
   return { engine, events, deps };
 }
@@ -37,11 +37,11 @@ describe('one run at a time per service', () => {
     expect(engine.names('running')).toEqual(['demo-worker-a-1']);
     expect(engine.names()).toEqual(['demo-worker-a-1']);
     expect(engine.lockCalls).toEqual(['lock demo-worker-a-qscale-lock', 'unlock demo-worker-a-qscale-lock', 'lock demo-worker-a-qscale-lock', 'unlock demo-worker-a-qscale-lock']);
-    expect(events).toContainEqual({ type: 'notice', service: 'worker-a', message: 'waiting for another qscale run (host:1) that is changing worker-a' });
+    expect(events).toContainEqual({ type: 'notice', service: 'worker-a', message: 'waiting for another qscale run (host:1:1) that is changing worker-a' });
   });
 
-  it('takes over a lock whose owner is gone, or that is older than LOCK_STALE_MS', async () => {
-    for (const [owner, since] of [['host:999', NOW], ['elsewhere:5', NOW - LOCK_STALE_MS - 1]] as const) {
+  it('takes over a lock whose owner is gone (another pid, or an ended run of this one), or that is older than LOCK_STALE_MS', async () => {
+    for (const [owner, since] of [['host:999:1', NOW], ['host:1:7', NOW], ['elsewhere:5:1', NOW - LOCK_STALE_MS - 1]] as const) {
       const { engine, deps } = setup();
       engine.seed('demo-worker-a-qscale-lock', { [LOCK_LABEL]: 'demo/worker-a', 'io.qscale.lock.owner': owner, 'io.qscale.lock.since': String(since) }, 'created');
       await scaleService(deps, { worker, desired: 2 }, options);
