@@ -1,5 +1,6 @@
 import type { AutoscalePolicy, BacklogRule } from './policy.js';
 import { serviceRateOf, updateRates, type RateEstimate } from './rates.js';
+import { scheduledMinimum } from './schedule.js';
 
 /** Queue statistics as observed at `at` (ms since the epoch). */
 export interface QueueSample {
@@ -132,7 +133,12 @@ export const FALLBACK_BACKLOG_PER_WORKER = 10;
  * waits for its cooldown. Missing or stale metrics mean hold.
  */
 export function decide(input: DecideInput): Decision {
-  const { policy, metrics, history, now } = input;
+  const { metrics, history, now } = input;
+  // Schedule windows open now raise the minimum (never above max_replicas).
+  const scheduled = input.policy.schedules && scheduledMinimum(input.policy.schedules, now);
+  const raised = scheduled !== undefined && scheduled.minReplicas > input.policy.minReplicas;
+  const policy = raised ? { ...input.policy, minReplicas: Math.min(input.policy.maxReplicas, scheduled.minReplicas) } : input.policy;
+  const minName = `min_replicas ${policy.minReplicas}${raised ? ` (schedule ${scheduled.window.label})` : ''}`;
   const cooldownRemainingMs = {
     up: remaining(history.lastScaleUpAt, policy.scaleUpCooldownMs, now),
     down: remaining(latest(history.lastScaleUpAt, history.lastScaleDownAt), policy.scaleDownCooldownMs, now),
@@ -196,7 +202,7 @@ export function decide(input: DecideInput): Decision {
   if (winner.replicas > policy.maxReplicas) {
     winner = { rule: 'max-replicas', replicas: policy.maxReplicas, reason: `${winner.reason}, capped at max_replicas ${policy.maxReplicas}` };
   } else if (winner.replicas < policy.minReplicas) {
-    winner = { rule: 'min-replicas', replicas: policy.minReplicas, reason: `${winner.reason}, raised to min_replicas ${policy.minReplicas}` };
+    winner = { rule: 'min-replicas', replicas: policy.minReplicas, reason: `${winner.reason}, raised to ${minName}` };
   }
   const recommendation = winner.replicas;
   const decision = (desired: number, rule: DecisionRule, reason: string): Decision => ({
@@ -211,7 +217,7 @@ export function decide(input: DecideInput): Decision {
     rates,
   });
   // Outside the limits (containers died, or the limits changed): back inside at once, no cooldown.
-  if (current < policy.minReplicas) return decision(policy.minReplicas, 'min-replicas', `${current} is below min_replicas ${policy.minReplicas}`);
+  if (current < policy.minReplicas) return decision(policy.minReplicas, 'min-replicas', `${current} is below ${minName}`);
   if (current > policy.maxReplicas) return decision(policy.maxReplicas, 'max-replicas', `${current} is above max_replicas ${policy.maxReplicas}`);
   // From zero, only a backlog above the activation level starts a worker (KEDA's activation).
   if (current === 0 && recommendation > 0 && backlog <= policy.activationBacklog) {

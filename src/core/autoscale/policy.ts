@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { parseDurationMs } from '../duration.js';
 import { configError } from '../errors.js';
 import { locate, type YamlPath, type YamlSource } from '../config/yaml-source.js';
+import { isTimeZone, parseClock, parseDays, type MinimumWindow } from './schedule.js';
 
 /** How the queue backlog turns into a replica count. */
 export type BacklogRule =
@@ -41,6 +42,8 @@ export interface AutoscalePolicy {
   fallbackReplicas?: number;
   /** From zero replicas, start one only when the backlog is above this. */
   activationBacklog: number;
+  /** Time windows that raise min_replicas (KEDA's cron scaler). */
+  schedules?: ReadonlyArray<MinimumWindow>;
 }
 
 export const DEFAULT_AUTOSCALE = {
@@ -94,6 +97,9 @@ export const autoscaleSchema = z.strictObject({
   message_rate: z.boolean().optional(),
   fallback_replicas: z.number().int().nonnegative().optional(),
   activation_backlog: z.number().int().nonnegative().optional(),
+  schedules: z
+    .array(z.strictObject({ from: z.string(), to: z.string(), days: z.string().optional(), min_replicas: z.number().int().nonnegative(), timezone: z.string().optional() }))
+    .optional(),
 });
 
 export type RawAutoscale = z.output<typeof autoscaleSchema>;
@@ -170,6 +176,20 @@ export function resolveAutoscalePolicy(input: ResolvePolicyInput): AutoscalePoli
     const path = worker.fallback_replicas !== undefined ? workerPath : GLOBAL_PATH;
     throw fail(path, 'fallback_replicas', `${fallbackReplicas} is outside the worker's ${input.minReplicas}..${input.maxReplicas} replicas`);
   }
+  const schedulesPath = worker.schedules !== undefined ? workerPath : GLOBAL_PATH;
+  const schedules = pick('schedules')?.map((entry, index): MinimumWindow => {
+    const at = (key: string, message: string) => configError(locate(source, [...schedulesPath, 'schedules', index, key], message));
+    const fromMinute = parseClock(entry.from);
+    const toMinute = parseClock(entry.to);
+    if (fromMinute === undefined) throw at('from', `expected a time of day such as 08:00, got "${entry.from}"`);
+    if (toMinute === undefined) throw at('to', `expected a time of day such as 18:00, got "${entry.to}"`);
+    const days = entry.days === undefined ? undefined : parseDays(entry.days);
+    if (entry.days !== undefined && !days) throw at('days', `expected days such as mon-fri or sat,sun, got "${entry.days}"`);
+    if (entry.timezone !== undefined && !isTimeZone(entry.timezone)) throw at('timezone', `unknown time zone "${entry.timezone}" (an IANA name such as Europe/Berlin)`);
+    if (entry.min_replicas > input.maxReplicas) throw at('min_replicas', `${entry.min_replicas} is above the worker's max_replicas ${input.maxReplicas}`);
+    const label = `${entry.days ? `${entry.days} ` : ''}${entry.from}-${entry.to}${entry.timezone ? ` ${entry.timezone}` : ' UTC'}`;
+    return { fromMinute, toMinute, ...(days ? { days } : {}), minReplicas: entry.min_replicas, ...(entry.timezone ? { timeZone: entry.timezone } : {}), label };
+  });
   return {
     enabled: worker.enabled ?? true,
     minReplicas: input.minReplicas,
@@ -184,6 +204,7 @@ export function resolveAutoscalePolicy(input: ResolvePolicyInput): AutoscalePoli
     messageRate,
     ...(fallbackReplicas !== undefined ? { fallbackReplicas } : {}),
     activationBacklog: pick('activation_backlog') ?? 0,
+    ...(schedules?.length ? { schedules } : {}),
   };
 }
 
@@ -201,6 +222,7 @@ export function describePolicy(policy: AutoscalePolicy): string {
     policy.messageRate ? 'message rates' : '',
     policy.fallbackReplicas !== undefined ? `fallback ${policy.fallbackReplicas} while figures are stale` : '',
     policy.activationBacklog > 0 ? `from 0 above ${policy.activationBacklog} messages` : '',
+    ...(policy.schedules ?? []).map((window) => `at least ${window.minReplicas} ${window.label}`),
   ].filter(Boolean);
   return `${policy.minReplicas}..${policy.maxReplicas} replicas, ${rule}${extras.length ? `, ${extras.join(', ')}` : ''}; cooldown up ${seconds(policy.scaleUpCooldownMs)} down ${seconds(policy.scaleDownCooldownMs)}, stabilisation ${seconds(policy.stabilizationWindowMs)}`;
 }

@@ -76,6 +76,14 @@ describe('autoscale policy in test-config.yml', () => {
     expect(worker.autoscale).toMatchObject({ fallbackReplicas: 3, activationBacklog: 5 });
   });
 
+  it('reads schedules that raise min_replicas', () => {
+    const [worker] = load(config('      enabled: true', '      schedules:\n        - { days: mon-fri, from: "08:00", to: "18:00", min_replicas: 3, timezone: Europe/Berlin }\n        - { from: "22:00", to: "02:00", min_replicas: 2 }')).workers;
+    expect(worker.autoscale?.schedules).toEqual([
+      { fromMinute: 480, toMinute: 1080, days: [1, 2, 3, 4, 5], minReplicas: 3, timeZone: 'Europe/Berlin', label: 'mon-fri 08:00-18:00 Europe/Berlin' },
+      { fromMinute: 1320, toMinute: 120, minReplicas: 2, label: '22:00-02:00 UTC' },
+    ]);
+  });
+
   it('keeps the HPA formula where a block names target_backlog_per_worker', () => {
     const [worker] = load(config('      target_backlog_per_worker: 20', '      enabled: true')).workers;
     expect(worker.autoscale?.backlog).toEqual({ kind: 'target-backlog', targetPerWorker: 20 });
@@ -106,6 +114,26 @@ describe('autoscale policy in test-config.yml', () => {
       'fallback_replicas outside min..max',
       config('      enabled: true', '      fallback_replicas: 7'),
       "test-config.yml: workers.worker-a.autoscale.fallback_replicas: 7 is outside the worker's 1..6 replicas (line 11)",
+    ],
+    [
+      'a schedule with a bad time',
+      config('      enabled: true', '      schedules:\n        - from: "8 am"\n          to: "18:00"\n          min_replicas: 2'),
+      'test-config.yml: workers.worker-a.autoscale.schedules[0].from: expected a time of day such as 08:00, got "8 am" (line 12)',
+    ],
+    [
+      'a schedule with bad days',
+      config('      enabled: true', '      schedules:\n        - { from: "08:00", to: "18:00", days: weekdays, min_replicas: 2 }'),
+      'test-config.yml: workers.worker-a.autoscale.schedules[0].days: expected days such as mon-fri or sat,sun, got "weekdays" (line 12)',
+    ],
+    [
+      'a schedule in an unknown time zone',
+      config('      enabled: true', '      schedules:\n        - { from: "08:00", to: "18:00", timezone: Mars/Olympus, min_replicas: 2 }'),
+      'test-config.yml: workers.worker-a.autoscale.schedules[0].timezone: unknown time zone "Mars/Olympus" (an IANA name such as Europe/Berlin) (line 12)',
+    ],
+    [
+      'a schedule above max_replicas',
+      config('      enabled: true', '      schedules:\n        - { from: "08:00", to: "18:00", min_replicas: 9 }'),
+      "test-config.yml: workers.worker-a.autoscale.schedules[0].min_replicas: 9 is above the worker's max_replicas 6 (line 12)",
     ],
     [
       'a threshold without its pair',

@@ -94,6 +94,26 @@ const rows: Row[] = [
   { name: 'fallback: stale queue statistics run fallback_replicas', policy: { fallbackReplicas: 4 }, metrics: metrics(2, 45, { at: ago(10_001) }), expected: { desired: 4, direction: 'up', rule: 'fallback' } },
   { name: 'fallback: no queue statistics at all, too', policy: { fallbackReplicas: 1 }, metrics: { replicas: { count: 3, at: NOW } }, expected: { desired: 1, direction: 'down', rule: 'fallback' } },
   { name: 'fallback: not when Docker cannot count the replicas', policy: { fallbackReplicas: 4 }, metrics: { ...metrics(2, 45, { at: ago(20_000) }), replicas: { count: 2, at: ago(20_000) } }, expected: { desired: 2, direction: 'hold', rule: 'stale' } },
+  // schedules (NOW is a Tuesday, 22:13 UTC)
+  {
+    name: 'schedule: an open window raises the minimum at once',
+    policy: { schedules: [{ fromMinute: 22 * 60, toMinute: 23 * 60, minReplicas: 4, label: '22:00-23:00 UTC' }] },
+    metrics: metrics(2, 0),
+    history: { lastScaleUpAt: ago(1) },
+    expected: { desired: 4, direction: 'up', rule: 'min-replicas' },
+  },
+  {
+    name: 'schedule: a closed window does nothing',
+    policy: { schedules: [{ fromMinute: 8 * 60, toMinute: 18 * 60, minReplicas: 4, label: '08:00-18:00 UTC' }] },
+    metrics: metrics(2, 15),
+    expected: { desired: 2, direction: 'hold', rule: 'target-backlog' },
+  },
+  {
+    name: 'schedule: never above max_replicas',
+    policy: { maxReplicas: 3, schedules: [{ fromMinute: 0, toMinute: 24 * 60, minReplicas: 8, label: '00:00-24:00 UTC' }] },
+    metrics: metrics(2, 0),
+    expected: { desired: 3, direction: 'up', rule: 'min-replicas' },
+  },
   // stale or missing data
   { name: 'stale queue statistics hold', metrics: metrics(2, 45, { at: ago(10_001) }), expected: { desired: 2, direction: 'hold', rule: 'stale' } },
   { name: 'queue statistics exactly stale_after old are still fresh', metrics: metrics(2, 45, { at: ago(10_000) }), expected: { desired: 5, direction: 'up', rule: 'target-backlog' } },
@@ -156,6 +176,14 @@ describe('decide', () => {
     const decision = decide({ policy: policy(), metrics: metrics(2, 45, { at: ago(12_500) }), history: EMPTY_HISTORY, now: NOW });
     expect(decision.reason).toBe('hold: queue statistics from the broker is 12.5s old (stale after 10.0s)');
     expect(decision.recommendation).toBeNull();
+  });
+
+  it('names the schedule that raised the minimum', () => {
+    const schedules = [{ fromMinute: 22 * 60, toMinute: 23 * 60, minReplicas: 4, label: '22:00-23:00 UTC' }];
+    expect(decide({ policy: policy({ schedules }), metrics: metrics(2, 0), history: EMPTY_HISTORY, now: NOW }).reason).toBe('2 is below min_replicas 4 (schedule 22:00-23:00 UTC)');
+    expect(decide({ policy: policy({ schedules }), metrics: metrics(4, 0), history: EMPTY_HISTORY, now: NOW }).reason).toBe(
+      'backlog 0 (ready 0 + unacked 0) / target 10 per worker → 0, raised to min_replicas 4 (schedule 22:00-23:00 UTC); already at 4',
+    );
   });
 
   it('says how long a cooldown has left', () => {
