@@ -264,8 +264,8 @@ export function decide(input: DecideInput): Decision {
 }
 
 /**
- * Rate mode's recommendation: ceil(arrival rate ÷ service rate + backlog ÷ (service rate × drain
- * time)). The arrival rate is the slow estimate (noise-proof; restarted at a confirmed new level,
+ * Rate mode's recommendation: ceil(arrival rate ÷ service rate + waiting messages ÷ (service rate
+ * × drain time)). The arrival rate is the slow estimate (noise-proof; restarted at a confirmed new level,
  * rates.ts), or the highest of slow, fast and last while the fleet is behind (messages wait over
  * BEHIND_AFTER_S): a rise is acted on when the queue shows it, not when one sample suggests it.
  */
@@ -341,8 +341,9 @@ interface RateDecisionInput {
 
 /**
  * Rate mode's up and down. Up: to the recommendation, once the need exceeds the replicas by the
- * tolerance, not within the reversal window of a scale-down, after the up cooldown — each waived
- * while the fleet is behind. Down: not within the reversal window of a scale-up unless the
+ * tolerance (waived when messages have waited at every poll for a drain time, so they drain), not
+ * within the reversal window of a scale-down, after the up cooldown — each waived while the fleet
+ * is behind. Down: not within the reversal window of a scale-up unless the
  * recommendation halved; a fall of 2 replicas or more goes to the highest recommendation of the
  * last QUICK_FALL_WINDOW_MS (so the fleet stays within need + 1 beyond that), a smaller one to the
  * highest of the stabilisation window; after the down cooldown.
