@@ -3,7 +3,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { parseDurationMs } from '../duration.js';
 import { configError } from '../errors.js';
-import { ACCEPTED_SERVICE_KEYS, checkNestedKeys, knownServiceKeys, REFUSED_SERVICE_KEYS, REFUSED_TOP_LEVEL_KEYS, TOP_LEVEL_KEYS, unknownKeyMessage } from './compose-keys.js';
+import { ACCEPTED_SERVICE_KEYS, checkNestedKeys, knownServiceKeys, REFUSED_SERVICE_KEYS, REFUSED_TOP_LEVEL_KEYS, TOP_LEVEL_ENTRY_KEYS, TOP_LEVEL_KEYS, unknownKeyMessage } from './compose-keys.js';
 import { asMapping, COMPOSE_YAML_TAGS, mergeComposeTrees, mergeService, withoutMergeTags } from './compose-merge.js';
 import { EnvFileError, parseEnvFile } from './env-file.js';
 import type { HostOptions } from './host-options.js';
@@ -298,6 +298,12 @@ function loadOneFile(file: string, displayName: string, env: Environment, unset:
     if (key.startsWith('x-') || (TOP_LEVEL_KEYS as readonly string[]).includes(key)) continue;
     const refused = REFUSED_TOP_LEVEL_KEYS[key];
     throw configError(locate(source, [key], refused ? `"${key}" is not supported: ${refused}` : unknownKeyMessage(key, [...TOP_LEVEL_KEYS, ...Object.keys(REFUSED_TOP_LEVEL_KEYS)])));
+  }
+  for (const [section, entryKeys] of Object.entries(TOP_LEVEL_ENTRY_KEYS)) {
+    for (const [name, entry] of Object.entries(isTree(raw[section]) ? (raw[section] as Tree) : {})) {
+      const bad = isTree(entry) ? Object.keys(entry).find((key) => !key.startsWith('x-') && !entryKeys.includes(key)) : undefined;
+      if (bad) throw configError(locate(source, [section, name, bad], unknownKeyMessage(bad, entryKeys)));
+    }
   }
   const known = knownServiceKeys();
   for (const [name, service] of Object.entries(isTree(raw.services) ? (raw.services as Tree) : {})) {

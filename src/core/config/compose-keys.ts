@@ -60,6 +60,12 @@ export const REFUSED_SERVICE_KEYS: Record<string, string> = {
 
 export const TOP_LEVEL_KEYS = ['version', 'name', 'services', 'networks', 'volumes', 'secrets', 'configs'] as const;
 
+/** The keys of one entry of the top-level secrets: and configs:. */
+export const TOP_LEVEL_ENTRY_KEYS: Record<string, readonly string[]> = {
+  secrets: ['file', 'environment', 'external', 'name', 'labels', 'driver', 'driver_opts', 'template_driver'],
+  configs: ['file', 'environment', 'content', 'external', 'name', 'labels', 'template_driver'],
+};
+
 /** Top-level keys Compose knows that qscale refuses. */
 export const REFUSED_TOP_LEVEL_KEYS: Record<string, string> = {
   include: 'qscale does not read included compose files; pass them with -f',

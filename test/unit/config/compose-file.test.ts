@@ -171,6 +171,11 @@ describe('engine settings a service applies', () => {
     expect(load(dir).services.get('w')?.binds).toEqual([`${dir}/secrets/password.txt:/run/secrets/broker_password:ro`, '/etc/key:/run/secrets/key:ro', `${dir}/settings.json:/settings:ro`]);
   });
 
+  it('names a misspelt key of a top-level secret', () => {
+    const dir = project({ 'compose.yaml': `${worker('    secrets: [token]\n')}secrets:\n  token:\n    fiel: ./token.txt\n` });
+    expect(errorOf(() => load(dir)).message).toBe('compose.yaml: secrets.token.fiel: unknown key "fiel"; did you mean "file"? (line 7)');
+  });
+
   it('refuses a secret that is not a file, and one not declared', () => {
     const fromEnv = project({ 'compose.yaml': `${worker('    secrets: [token]\n')}secrets:\n  token:\n    environment: TOKEN\n` });
     expect(errorOf(() => load(fromEnv)).message).toBe('compose.yaml: services.w.secrets[0]: secret "token" is not supported: only file: secrets can be mounted by qscale (line 4)');
