@@ -4,6 +4,8 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadComposeFile, type LoadComposeOptions } from '../../../src/core/config/compose-file.js';
 import { levenshtein, suggestKey } from '../../../src/core/config/compose-keys.js';
+import { runCli } from '../../support/cli-harness.js';
+import { FakeEngine } from '../../support/fake-engine.js';
 
 /** Writes files into a fresh folder; returns its path. */
 function project(files: Record<string, string>): string {
@@ -308,5 +310,40 @@ describe('ports', () => {
       'compose.yaml: services.w.ports: published ports are not supported: qscale does not publish ports; use network_mode: host (line 4)',
     );
     expect(load(project({ 'compose.yaml': worker('    network_mode: host\n    ports: ["8080:80"]\n') })).services.get('w')?.ports).toEqual(['8080:80']);
+  });
+});
+
+describe('at the prompt', () => {
+  const config = 'workers:\n  w:\n    queue: q\n';
+
+  it('a misspelt key exits 2 with one line, before Docker is contacted', async () => {
+    const dir = project({ 'test-config.yml': config, 'compose.yaml': worker('    enviroment:\n      A: "1"\n') });
+    // Records every engine method called, reads included.
+    const touched: string[] = [];
+    const fake = new FakeEngine(() => 0, ['img']);
+    const engine = new Proxy(fake, {
+      get: (target, key, receiver) => {
+        const value = Reflect.get(target, key, receiver);
+        return typeof value === 'function' ? (...args: unknown[]) => (touched.push(String(key)), value.apply(target, args)) : value;
+      },
+    });
+    const result = await runCli(['scale', 'w', '1', '--dry-run'], { cwd: dir, engine });
+    expect(result).toEqual({ code: 2, stdout: '', stderr: 'error: compose.yaml: services.w.enviroment: unknown key "enviroment"; did you mean "environment"? (line 4)\n' });
+    expect(touched).toEqual([]);
+  });
+
+  it('-f is repeatable, and an unset variable is warned about once', async () => {
+    const dir = project({ 'test-config.yml': config, 'base.yaml': worker('    user: ${WORKER_USER}\n    working_dir: ${WORKER_USER}\n'), 'more.yaml': 'services:\n  w:\n    image: other\n' });
+    const result = await runCli(['-f', 'base.yaml', '-f', 'more.yaml', 'scale', 'w', '1', '--dry-run'], { cwd: dir, engine: new FakeEngine(() => 0, ['other']) });
+    expect(result).toMatchObject({ code: 0, stderr: 'warning: the "WORKER_USER" variable is not set; defaulting to a blank string\n' });
+    expect(result.stdout).toContain('(image other)');
+  });
+
+  it('--profile activates a worker service of a profile', async () => {
+    const dir = project({ 'test-config.yml': config, 'compose.yaml': worker('    profiles: [batch]\n') });
+    const inactive = await runCli(['scale', 'w', '1', '--dry-run'], { cwd: dir, engine: new FakeEngine(() => 0, ['img']) });
+    expect(inactive).toMatchObject({ code: 2, stderr: 'error: compose.yaml: services.w.profiles: worker service "w" runs only with profile batch, which is not active; set COMPOSE_PROFILES=batch (line 4)\n' });
+    const active = await runCli(['--profile', 'batch', 'scale', 'w', '1', '--dry-run'], { cwd: dir, engine: new FakeEngine(() => 0, ['img']) });
+    expect(active).toMatchObject({ code: 0 });
   });
 });
