@@ -156,6 +156,7 @@ export async function scaleService(deps: ScaleDependencies, request: ScaleReques
  */
 export async function scaleServices(deps: ScaleDependencies, requests: ScaleRequest[], options: ScaleOptions): Promise<ScaleOutcome[]> {
   for (const request of requests) checkScaleRequest(request, options.maxWorkersPerQueue);
+  for (const request of requests) warnAboutDrainTimeout(deps, request.worker, effectiveStopTimeoutSeconds(request));
   const settled = await Promise.allSettled(requests.map((request) => prepareScale(deps, request, options)));
   const refused = settled.filter((result): result is PromiseRejectedResult => result.status === 'rejected').map((result) => result.reason);
   if (refused.length > 0) {
@@ -208,13 +209,17 @@ interface PreparedScale {
   plan: ScalePlan;
 }
 
+/** The stop timeout a scale-in gives each container: --timeout, else the service's stop_grace_period, else 10 s. */
+function effectiveStopTimeoutSeconds(request: ScaleRequest): number {
+  return request.stopTimeoutSeconds ?? Math.ceil(stopGraceMs(request.worker.definition) / 1000);
+}
+
 /** Observes one service and plans it; refuses (changing nothing) what cannot work: a missing image or network. */
 async function prepareScale(deps: ScaleDependencies, request: ScaleRequest, options: ScaleOptions): Promise<PreparedScale> {
   const { worker, desired } = request;
   const definition = worker.definition;
   const hash = specHash(definition);
-  const stopTimeoutSeconds = request.stopTimeoutSeconds ?? Math.ceil(stopGraceMs(definition) / 1000);
-  warnAboutDrainTimeout(deps, worker, stopTimeoutSeconds);
+  const stopTimeoutSeconds = effectiveStopTimeoutSeconds(request);
   const observed = await deps.engine.listContainers(serviceFilter(options.project.name, worker.name));
   const workerStates = await askWorkerStates(deps, worker, observed, desired);
   const plan = planScale({ project: options.project, definition, hash, observed, desired, stopTimeoutSeconds, workerStates });
