@@ -121,10 +121,16 @@ export class Worker {
       return channel;
     };
 
-    await this.declareQueue(model, queue, { durable: true, arguments: taskQueueArguments(queue, queueType) }, `QUEUE_TYPE asks for ${queueType}`);
-    await this.declareQueue(model, quarantineQueueOf(queue), { durable: true, arguments: taskQueueArguments(queue, queueType) }, `QUEUE_TYPE asks for ${queueType}`);
-    await this.declareQueue(model, deadLetterQueueOf(queue), { durable: true }, 'the worker declares it durable, no arguments');
-    await this.declareQueue(model, this.settings.resultsQueue, { durable: true, arguments: RESULTS_QUEUE_ARGUMENTS }, 'the worker bounds it with x-max-length');
+    for (const name of [queue, quarantineQueueOf(queue)]) {
+      await this.declareQueue(model, name, { durable: true, arguments: taskQueueArguments(queue, queueType) }, (reason) =>
+        log.warn(`queue ${name} exists with other arguments than the worker's (QUEUE_TYPE asks for ${queueType}); consuming it as it is. To migrate: stop its producers and workers, let it empty, delete it (rabbitmqctl delete_queue ${name}), start the workers again`, { queue: name, broker: reason }),
+      );
+    }
+    await this.declareQueue(model, deadLetterQueueOf(queue), { durable: true }, (reason) => log.warn(`queue ${deadLetterQueueOf(queue)} exists with other arguments; using it as it is`, { broker: reason }));
+    // Someone else's results queue (unbounded, say) is theirs to keep: used as it is.
+    await this.declareQueue(model, this.settings.resultsQueue, { durable: true, arguments: RESULTS_QUEUE_ARGUMENTS }, (reason) =>
+      log.info('the results queue exists with other arguments than the worker would give it (x-max-length); using it as it is', { resultsQueue: this.settings.resultsQueue, broker: reason }),
+    );
 
     const taskChannel = watch(await model.createConfirmChannel());
     await taskChannel.prefetch(prefetch);
@@ -164,9 +170,10 @@ export class Worker {
 
   /**
    * Declares a queue on a channel of its own. A queue that exists with other arguments (another
-   * type, say) is consumed as it is: RabbitMQ refuses the redeclare (406), which costs only the probe.
+   * type, say) is used as it is: RabbitMQ refuses the redeclare (406), which costs only the probe
+   * channel; `refused` says so, once per queue over the worker's life, not once per reconnect.
    */
-  private async declareQueue(model: ChannelModel, name: string, options: { durable: boolean; arguments?: Record<string, unknown> }, wanted: string): Promise<void> {
+  private async declareQueue(model: ChannelModel, name: string, options: { durable: boolean; arguments?: Record<string, unknown> }, refused: (brokerReason: string) => void): Promise<void> {
     const probe = await model.createChannel();
     probe.on('error', () => {});
     try {
@@ -176,11 +183,7 @@ export class Worker {
       if ((error as { code?: number }).code !== 406) throw error;
       if (this.reportedQueues.has(name)) return;
       this.reportedQueues.add(name);
-      const reason = (error as Error).message.replace(/^Operation failed: QueueDeclare; 406 \(PRECONDITION-FAILED\) with message "/, '').replace(/"$/, '');
-      this.deps.log.warn(`queue ${name} exists with other arguments than the worker's (${wanted}); consuming it as it is. To migrate: stop its producers and workers, let it empty, delete it (rabbitmqctl delete_queue ${name}), start the workers again`, {
-        queue: name,
-        broker: reason,
-      });
+      refused((error as Error).message.replace(/^Operation failed: QueueDeclare; 406 \(PRECONDITION-FAILED\) with message "/, '').replace(/"$/, ''));
     }
   }
 }
