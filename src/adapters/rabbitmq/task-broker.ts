@@ -60,7 +60,8 @@ class AmqpTaskBroker implements TaskBroker {
   }
 
   async reconnect(): Promise<void> {
-    if (this.session && !this.session.ended) this.endSession(this.session, 'reconnecting');
+    // The old pair goes, whichever of its connections still lives (a lost channel leaves them open).
+    if (this.session) this.endSession(this.session, 'reconnecting');
     const publishConnection = await connectAmqp(this.url);
     let consumeConnection: amqp.ChannelModel | undefined;
     try {
@@ -143,8 +144,9 @@ class AmqpTaskBroker implements TaskBroker {
         queue,
         Buffer.from(JSON.stringify(task)),
         { messageId: task.id, replyTo, persistent: true, contentType: 'application/json' },
-        // amqplib passes null on ack, an Error on nack or when the channel closes.
-        (error) => settle(error ? (session.ended ? 'cut-off' : 'refused') : undefined),
+        // amqplib passes null on ack, 'message nacked' on a nack, 'channel closed' when the channel
+        // closes — before our own 'close' listener runs, so the message tells them apart.
+        (error) => settle(error ? (/nacked/.test(String((error as Error).message)) && !session.ended ? 'refused' : 'cut-off') : undefined),
       );
     } catch {
       // The channel closed under us: the 'close' handler fails everything outstanding.
@@ -294,11 +296,12 @@ class AmqpTaskBroker implements TaskBroker {
   }
 
   /** Marks a session over and fails each of its confirms that never came, exactly once. */
-  private endSession(session: Session, why: string): void {
-    if (session.ended) return;
-    session.ended = true;
-    const failure: ConfirmFailure = 'cut-off';
-    for (const settle of [...session.outstanding]) settle(failure);
+  private endSession(session: Session, why: 'closed' | 'reconnecting'): void {
+    if (!session.ended) {
+      session.ended = true;
+      const failure: ConfirmFailure = 'cut-off';
+      for (const settle of [...session.outstanding]) settle(failure);
+    }
     if (why === 'reconnecting') {
       void session.publishConnection.close().catch(() => {});
       void session.consumeConnection.close().catch(() => {});

@@ -172,6 +172,13 @@ export async function runLoadTest(deps: LoadTestDependencies, plan: LoadTestPlan
   const givenUp = new Set<string>();
   let republished = 0;
   let stop: StopReason | undefined;
+  /** Aborted when the run stops for any reason: ends the waits that are not conditions (pacing). */
+  const stopped = new AbortController();
+  const halt = (reason: StopReason) => {
+    stop ??= reason;
+    stopped.abort();
+    conditions.check();
+  };
   let downSince: number | undefined;
   let outages = 0;
   let downMs = 0;
@@ -262,10 +269,11 @@ export async function runLoadTest(deps: LoadTestDependencies, plan: LoadTestPlan
     while (!closed && downSince !== undefined) {
       const downFor = clock.now() - downSince;
       if (downFor >= plan.brokerTimeoutMs) {
-        stop ??= 'broker-gone';
-        conditions.check();
+        halt('broker-gone');
         return;
       }
+      // The progress line keeps saying how long the broker has been down.
+      progress();
       try {
         await broker.reconnect();
         // Not exclusive, so it may have survived; after a broker restart it is declared anew.
@@ -334,17 +342,11 @@ export async function runLoadTest(deps: LoadTestDependencies, plan: LoadTestPlan
   const resultsQueueExpiresMs = runEnd - startedAt + RESULTS_QUEUE_SLACK_MS;
   await broker.createResultsQueue(plan.resultsQueue, resultsQueueExpiresMs);
 
-  const onAbort = () => {
-    stop ??= 'interrupted';
-    conditions.check();
-  };
+  const onAbort = () => halt('interrupted');
   signal?.addEventListener('abort', onAbort, { once: true });
   const endTimer = new AbortController();
   clock.sleep(Math.max(0, runEnd - clock.now()), endTimer.signal).then(
-    () => {
-      stop ??= 'timed-out';
-      conditions.check();
-    },
+    () => halt('timed-out'),
     () => {},
   );
   let held: HeldByBroker = new Map();
@@ -360,7 +362,7 @@ export async function runLoadTest(deps: LoadTestDependencies, plan: LoadTestPlan
     publishing: for (let k = 0; k < plan.tasksPerQueue; k++) {
       const due = publishStart + scheduledOffsetMs(k, plan.ratePerSecond);
       const wait = due - clock.now();
-      if (wait > 0 && stop === undefined) await clock.sleep(wait, endTimer.signal).catch(() => {});
+      if (wait > 0 && stop === undefined) await clock.sleep(wait, stopped.signal).catch(() => {});
       for (let q = 0; q < plan.queues.length; q++) {
         if (!canPublish()) await conditions.until(canPublish);
         if (stop !== undefined) break publishing;
@@ -415,6 +417,7 @@ export async function runLoadTest(deps: LoadTestDependencies, plan: LoadTestPlan
   } finally {
     closed = true;
     endTimer.abort();
+    stopped.abort();
     signal?.removeEventListener('abort', onAbort);
     if (up()) {
       await withTimeout(clock, (subscription?.cancel() ?? Promise.resolve()).catch(() => {}), FINAL_CALL_TIMEOUT_MS, undefined);

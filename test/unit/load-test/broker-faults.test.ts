@@ -62,8 +62,10 @@ describe('the load tester survives the broker', () => {
       'warning: broker amqp://guest:***@127.0.0.1:5672 unreachable (CONNECTION_FORCED - broker forced connection closure); reconnecting for up to 60s',
     );
     expect(messages()[1]).toMatch(/^notice: broker amqp:\/\/guest:\*\*\*@127.0.0.1:5672 is back after 3(\.\d)?s; resuming$/);
-    const down = events.find((event) => event.type === 'progress' && event.progress.brokerDownMs !== undefined);
-    expect(down).toBeDefined();
+    // While down, the progress line keeps counting the outage.
+    const downFor = events.flatMap((event) => (event.type === 'progress' && event.progress.brokerDownMs !== undefined ? [event.progress.brokerDownMs] : []));
+    expect(downFor.length).toBeGreaterThan(3);
+    expect(Math.max(...downFor)).toBeGreaterThan(2000);
     expect(clock.now() - start).toBeLessThan(5000);
   });
 
@@ -142,6 +144,18 @@ describe('a run that ends early', () => {
     const deadline = broker.published[0].task.deadline as number;
     expect(broker.controls).toEqual([{ type: 'cancel-run', run: 'r1', until: deadline }]);
     expect(broker.calls).toContain('deleteResultsQueue qscale.results.r1');
+  });
+
+  it('on Ctrl-C during a slow --rate: stops at once, not at the next scheduled send', async () => {
+    const controller = new AbortController();
+    const { broker, clock, deps } = setup();
+    const start = clock.now();
+    clock.schedule(1500, () => controller.abort(new Interrupt('SIGINT')));
+    const result = await runLoadTest({ ...deps, signal: controller.signal }, plan({ tasksPerQueue: 10, ratePerSecond: 0.1 }));
+    expect(result.outcome).toBe('interrupted');
+    expect(broker.published).toHaveLength(1);
+    // The count, the cancel and the 1 s for results in flight: nowhere near the 10 s until the next send.
+    expect(clock.now() - start).toBeLessThan(5000);
   });
 
   it('on timeout: every task carries the run end plus the grace as its deadline, and the workers are told to drop the rest', async () => {
