@@ -9,7 +9,7 @@ import { EnvFileError, parseEnvFile } from './env-file.js';
 import type { HostOptions } from './host-options.js';
 import { interpolateTree, unsetVariableWarning, type Environment, type UnsetVariables } from './interpolate.js';
 import { splitShellWords } from './shell-words.js';
-import { locate, parseWithSchema, readYamlFile, type YamlPath, type YamlSource } from './yaml-source.js';
+import { locate, parseLocated, readYamlFile, type YamlPath, type YamlSource } from './yaml-source.js';
 
 export type { HostOptions } from './host-options.js';
 
@@ -238,7 +238,7 @@ export function loadComposeFile(files: string | readonly string[], env: Environm
   for (const name of Object.keys(services)) {
     resolved[name] = resolveExtends({ services, dir: workingDir, sources, display: displayNames[0] ?? paths[0] }, name, [], loadExternal);
   }
-  const parsed = parseWithSchema(mergedSource(sources), composeSchema, withoutMergeTags({ ...merged, services: resolved }));
+  const parsed = parseLocated(composeSchema, withoutMergeTags({ ...merged, services: resolved }), (at, message) => configError(locateIn(sources, at, message)));
 
   for (const [name, raw] of Object.entries(parsed.services)) {
     for (const dependency of Object.keys(asMapping(raw.depends_on, 'depends_on'))) {
@@ -610,19 +610,6 @@ function locateIn(sources: readonly YamlSource[], at: YamlPath, message: string)
     if (source) return locate(source, at, message);
   }
   return locate(sources[0], at, message);
-}
-
-/** A source whose lookups search every merged file (for schema errors of the merged tree). */
-function mergedSource(sources: readonly YamlSource[]): YamlSource {
-  if (sources.length === 1) return sources[0];
-  return {
-    file: sources[0].file,
-    data: sources[0].data,
-    lineOf: (at) => {
-      const source = [...sources].reverse().find((candidate) => hasPath(candidate.data, at)) ?? sources[0];
-      return source.lineOf(at);
-    },
-  };
 }
 
 function hasPath(data: unknown, at: YamlPath): boolean {

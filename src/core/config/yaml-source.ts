@@ -82,15 +82,20 @@ function lineOfPath(doc: Document, lineCounter: LineCounter, path: YamlPath): nu
 
 /** Validates data with a schema; the first problem becomes one located configuration error. */
 export function parseWithSchema<Schema extends z.ZodType>(source: YamlSource, schema: Schema, data: unknown = source.data): z.output<Schema> {
+  return parseLocated(schema, data, (path, message) => configError(locate(source, path, message)));
+}
+
+/** Validates data with a schema; the first problem, with its path, becomes the error `fail` makes. */
+export function parseLocated<Schema extends z.ZodType>(schema: Schema, data: unknown, fail: (path: YamlPath, message: string) => Error): z.output<Schema> {
   const result = schema.safeParse(data, { reportInput: true });
   if (result.success) return result.data;
   const issue = result.error.issues[0];
   const path = issue.path.filter((key): key is string | number => typeof key !== 'symbol');
   if (issue.code === 'unrecognized_keys') {
     const key = issue.keys[0];
-    throw configError(locate(source, [...path, key], `unknown key "${key}"`));
+    throw fail([...path, key], `unknown key "${key}"`);
   }
-  throw configError(locate(source, path, describeIssue(issue)));
+  throw fail(path, describeIssue(issue));
 }
 
 function describeIssue(issue: z.core.$ZodIssue): string {

@@ -232,6 +232,8 @@ describe('several files, merged as Compose merges them', () => {
   it('locates an error in the file that wrote the value', () => {
     const dir = project({ 'compose.yaml': base, 'override.yaml': 'services:\n  w:\n    stop_grace_period: soon\n' });
     expect(errorOf(() => load(dir, ['compose.yaml', 'override.yaml'])).message).toBe('override.yaml: services.w.stop_grace_period: "soon" is not a duration (examples: 10s, 1m30s, 500ms) (line 3)');
+    const typed = project({ 'compose.yaml': base, 'override.yaml': 'services:\n  w:\n    init: maybe\n' });
+    expect(errorOf(() => load(typed, ['compose.yaml', 'override.yaml'])).message).toBe('override.yaml: services.w.init: expected boolean, got "maybe" (line 3)');
   });
 });
 
