@@ -114,7 +114,8 @@ try {
   }
 } finally {
   removeAll();
-  for (const name of [queue, `${queue}.dlq`, results]) await channel.deleteQueue(name).catch(() => {});
+  // The worker declares the quarantine queue too (protocol.ts quarantineQueueOf).
+  for (const name of [queue, `${queue}.dlq`, `${queue}.quarantine`, results]) await channel.deleteQueue(name).catch(() => {});
   await connection.close();
 }
 

@@ -2,7 +2,7 @@ import amqp from 'amqplib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { realDependencies } from '../../src/cli/dependencies.js';
 import { main } from '../../src/cli/main.js';
-import { deadLetterQueueOf, taskQueueArguments, type TaskMessage, type TaskResult } from '../../templates/worker/src/protocol.js';
+import { deadLetterQueueOf, quarantineQueueOf, taskQueueArguments, type TaskMessage, type TaskResult } from '../../templates/worker/src/protocol.js';
 import { CapturedStream } from '../support/cli-harness.js';
 import { writeProject } from '../support/fixtures.js';
 import { containerIdsOf, qscale, removeProjectContainers, uniqueName } from './support/real-cli.js';
@@ -105,7 +105,7 @@ afterAll(async () => {
   controller.abort();
   await autoscaler?.catch(() => {});
   await removeProjectContainers(project);
-  for (const name of [queue, deadLetterQueueOf(queue), results]) await channel?.deleteQueue(name).catch(() => {});
+  for (const name of [queue, deadLetterQueueOf(queue), quarantineQueueOf(queue), results]) await channel?.deleteQueue(name).catch(() => {});
   await connection?.close().catch(() => {});
 });
 
