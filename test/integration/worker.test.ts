@@ -472,6 +472,24 @@ describe('worker containers', () => {
     expect([secondSummary.completed, secondSummary.quarantined]).toEqual([1, 0]);
   });
 
+  it('counts results whose queue is gone as unroutable (acking their tasks), and bounds a results queue it creates', async () => {
+    const { queue, results } = await broker.queuesFor('unroutable');
+    const fallback = `${queue}.fallback`;
+    queues.add(fallback);
+    const worker = await startWorker('unroutable-1', { QUEUE: queue, TASK_MS: '5', LOG_LEVEL: 'info', RESULTS_QUEUE: fallback });
+    await waitConsuming(worker);
+    await broker.publishTasks(queue, `${results}.gone`, Array.from({ length: 3 }, () => ({})));
+    await waitFor('the tasks acked', async () => (await broker.reportState(worker.slice(0, 12))).report.held === 0 && (await broker.messageCount(queue)) === 0, 10_000);
+    await docker('stop', '-t', '15', worker);
+    const logs = await logsOf(worker);
+    const summary = JSON.parse(logs.split('\n').find((line) => line.includes('"msg":"drained"')) ?? '{}') as { completed: number; unroutable: number };
+    expect([summary.completed, summary.unroutable]).toEqual([3, 3]);
+    expect(logs).toContain(`"msg":"results dropped: their queue does not exist (the producer is gone?)","workerId":"${worker.slice(0, 12)}","queue":"${queue}","resultsQueue":"${results}.gone"`);
+    const declared = (await execFileAsync('rabbitmqctl', ['-q', 'list_queues', 'name', 'arguments'], { timeout: 30_000 })).stdout.split('\n').find((line) => line.startsWith(`${fallback}\t`));
+    expect(declared).toContain('x-max-length');
+    expect(declared).toContain('drop-head');
+  });
+
   it('declares a new task queue and its quarantine queue as quorum queues with QUEUE_TYPE=quorum', async () => {
     const queue = `${RUN}.quorum-new`;
     const results = `${queue}.results`;
