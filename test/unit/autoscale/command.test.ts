@@ -157,6 +157,9 @@ describe('qscale autoscale simulate', () => {
     const written = JSON.parse(readFileSync(path.join(cwd, 'sim.json'), 'utf8'));
     expect(written.settings.serviceRatePerWorker).toBe(5);
     expect(written.totals.arrived).toBe(40);
+    // The figures are in the JSON too. Minimum need at 5/s per worker: ⌈10/5⌉ = 2 for 4 s, then 1 for 6 s.
+    expect(written.totals).toMatchObject({ reversalsWithin60s: 0, peakNeed: 2, minimumNeedWorkerSeconds: 14 });
+    expect(written.totals.scaleEventsPerHour).toBe(((written.totals.scaleUps + written.totals.scaleDowns) * 3600) / 10);
   });
 
   it.each([
