@@ -16,6 +16,10 @@ services:
     network_mode: host
     init: true
     user: "1000:1000"
+    hostname: fidelity-box
+    domainname: example.test
+    tty: true
+    stdin_open: true
     working_dir: /tmp
     stop_signal: SIGINT
     stop_grace_period: 7s
@@ -62,7 +66,7 @@ const HOST_FIELDS = [
   'CapAdd', 'CapDrop', 'Privileged', 'ReadonlyRootfs', 'SecurityOpt', 'Tmpfs', 'Ulimits', 'ShmSize', 'PidsLimit', 'GroupAdd',
   'OomScoreAdj', 'CpuShares', 'NanoCpus', 'Memory', 'MemoryReservation', 'MemorySwap', 'LogConfig', 'Init', 'NetworkMode', 'RestartPolicy',
 ];
-const CONFIG_FIELDS = ['Image', 'Entrypoint', 'Cmd', 'User', 'WorkingDir', 'StopSignal', 'StopTimeout', 'Healthcheck'];
+const CONFIG_FIELDS = ['Image', 'Entrypoint', 'Cmd', 'User', 'WorkingDir', 'StopSignal', 'StopTimeout', 'Healthcheck', 'Hostname', 'Domainname', 'Tty', 'OpenStdin'];
 
 describe('a service started by qscale and by docker-compose', () => {
   const composeProject = uniqueName('fidelity-compose');

@@ -108,6 +108,7 @@ export class DockerEngine implements ContainerEngine, ContainerLogSource {
     try {
       const container = await this.call(() =>
         this.docker.createContainer({
+          ...spec.containerOptions,
           name: spec.name,
           Image: spec.image,
           Cmd: spec.command,

@@ -6,12 +6,12 @@ import { configError } from '../errors.js';
 import { ACCEPTED_SERVICE_KEYS, checkNestedKeys, knownServiceKeys, REFUSED_SERVICE_KEYS, REFUSED_TOP_LEVEL_KEYS, TOP_LEVEL_ENTRY_KEYS, TOP_LEVEL_KEYS, unknownKeyMessage } from './compose-keys.js';
 import { asMapping, COMPOSE_YAML_TAGS, mergeComposeTrees, mergeService, withoutMergeTags } from './compose-merge.js';
 import { EnvFileError, parseEnvFile } from './env-file.js';
-import type { HostOptions } from './host-options.js';
+import type { ContainerOptions, HostOptions } from './host-options.js';
 import { interpolateTree, unsetVariableWarning, type Environment, type UnsetVariables } from './interpolate.js';
 import { splitShellWords } from './shell-words.js';
 import { locate, parseLocated, readYamlFile, type YamlPath, type YamlSource } from './yaml-source.js';
 
-export type { HostOptions } from './host-options.js';
+export type { ContainerOptions, HostOptions } from './host-options.js';
 
 /** One service of the compose file, normalised into what a container is created from. */
 export interface ServiceDefinition {
@@ -42,6 +42,8 @@ export interface ServiceDefinition {
   replicas?: number;
   /** Engine HostConfig settings (cap_add, ulimits, tmpfs…); absent when the service sets none. */
   hostOptions?: HostOptions;
+  /** Container settings (hostname, tty…); absent when the service sets none. */
+  containerOptions?: ContainerOptions;
   /**
    * Why qscale cannot create this service's containers (a located one-line message). Only services
    * qscale never creates keep one (a database beside the workers, say); a worker's is an error.
@@ -186,6 +188,10 @@ const serviceSchema = z.looseObject({
   userns_mode: z.string().optional(),
   uts: z.string().optional(),
   runtime: z.string().optional(),
+  hostname: z.string().optional(),
+  domainname: z.string().optional(),
+  tty: z.boolean().optional(),
+  stdin_open: z.boolean().optional(),
 });
 
 const fileObject = z.looseObject({ file: z.string().optional(), environment: z.string().optional(), external: z.unknown().optional(), content: z.string().optional() });
@@ -573,6 +579,8 @@ function normaliseService(context: NormaliseContext, name: string, raw: RawServi
     Runtime: raw.runtime,
   };
   const setHostOptions = Object.fromEntries(Object.entries(hostOptions).filter(([, value]) => value !== undefined)) as HostOptions;
+  const containerOptions: ContainerOptions = { Hostname: raw.hostname, Domainname: raw.domainname, Tty: raw.tty, OpenStdin: raw.stdin_open };
+  const setContainerOptions = Object.fromEntries(Object.entries(containerOptions).filter(([, value]) => value !== undefined)) as ContainerOptions;
 
   return {
     name,
@@ -598,6 +606,7 @@ function normaliseService(context: NormaliseContext, name: string, raw: RawServi
     profiles: raw.profiles ?? [],
     replicas,
     hostOptions: Object.keys(setHostOptions).length > 0 ? setHostOptions : undefined,
+    containerOptions: Object.keys(setContainerOptions).length > 0 ? setContainerOptions : undefined,
     unsupported,
   };
 }

@@ -14,6 +14,8 @@ export const APPLIED_SERVICE_KEYS = [
   'pids_limit', 'extra_hosts', 'dns', 'dns_search', 'dns_opt', 'group_add', 'oom_score_adj', 'oom_kill_disable',
   'devices', 'logging', 'ipc', 'pid', 'cpu_shares', 'cpuset', 'cpu_quota', 'cpu_period', 'mem_reservation',
   'memswap_limit', 'mem_swappiness', 'cgroup_parent', 'userns_mode', 'uts', 'runtime',
+  // Container settings beside HostConfig.
+  'hostname', 'domainname', 'tty', 'stdin_open',
 ] as const;
 
 /** Keys Compose knows that have no effect on a container qscale creates; why each is accepted. */
@@ -28,12 +30,8 @@ export const REFUSED_SERVICE_KEYS: Record<string, string> = {
   links: 'links are legacy networking qscale does not create; use network_mode: host',
   external_links: 'links are legacy networking qscale does not create; use network_mode: host',
   volumes_from: 'qscale does not share volumes between containers; use bind mounts',
-  hostname: 'qscale does not set a container hostname',
-  domainname: 'qscale does not set a container domain name',
   mac_address: 'qscale does not set MAC addresses (replicas would collide)',
   expose: 'qscale does not record exposed ports; workers use host networking',
-  tty: 'qscale does not allocate a terminal for workers',
-  stdin_open: 'qscale does not keep stdin open for workers',
   attach: 'qscale does not attach to containers',
   platform: 'qscale does not select image platforms',
   gpus: 'qscale does not request GPUs',

@@ -3,6 +3,14 @@
  * HostConfig names them (and as `docker inspect` shows them), so the engine adapter passes them
  * through unchanged. Each field is set only when the service sets the key it comes from.
  */
+/** Container settings (the Engine API's Config, beside HostConfig) a compose service sets. */
+export interface ContainerOptions {
+  Hostname?: string;
+  Domainname?: string;
+  Tty?: boolean;
+  OpenStdin?: boolean;
+}
+
 export interface HostOptions {
   CapAdd?: string[];
   CapDrop?: string[];

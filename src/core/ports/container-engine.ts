@@ -1,4 +1,4 @@
-import type { HostOptions } from '../config/host-options.js';
+import type { ContainerOptions, HostOptions } from '../config/host-options.js';
 
 /**
  * What the core needs from a container engine. The Docker adapter implements it with dockerode;
@@ -57,6 +57,8 @@ export interface ContainerSpec {
   memoryBytes?: number;
   /** The service's further HostConfig settings (cap_add, ulimits, tmpfs…), in the Engine API's names. */
   hostOptions?: HostOptions;
+  /** The service's container settings (hostname, tty…), in the Engine API's names. */
+  containerOptions?: ContainerOptions;
 }
 
 export interface NetworkSpec {

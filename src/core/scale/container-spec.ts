@@ -81,6 +81,7 @@ export function containerSpec(project: ProjectIdentity, definition: ServiceDefin
     nanoCpus: definition.nanoCpus,
     memoryBytes: definition.memoryBytes,
     hostOptions: definition.hostOptions,
+    containerOptions: definition.containerOptions,
   };
 }
 

@@ -13,9 +13,10 @@ const NS_PER_MS = 1_000_000;
  * hash label (over everything but the replica count) tells when an update is needed.
  */
 export function buildServiceSpec(project: string, definition: ServiceDefinition, replicas: number): SwarmServiceSpec {
-  if (definition.hostOptions) {
+  if (definition.hostOptions || definition.containerOptions) {
     // Refused rather than dropped: a Swarm task would run with more privilege than the file asks.
-    throw usageError(`${definition.name}: ${Object.keys(definition.hostOptions).join(', ')} (from cap_add, ulimits, tmpfs…) are not applied to Swarm services by qscale`, 'use the compose backend (system.backend: compose) for this service');
+    const keys = Object.keys({ ...definition.hostOptions, ...definition.containerOptions });
+    throw usageError(`${definition.name}: ${keys.join(', ')} (from cap_add, ulimits, tmpfs, hostname…) are not applied to Swarm services by qscale`, 'use the compose backend (system.backend: compose) for this service');
   }
   const check = definition.healthcheck;
   const containerSpec: SwarmServiceSpec['TaskTemplate']['ContainerSpec'] = {

@@ -74,7 +74,7 @@ describe('keys Compose does not know', () => {
 describe('keys qscale cannot honour', () => {
   it.each([
     ['    networks: [backend]\n', 'compose.yaml: services.w.networks: "networks" is not supported: qscale attaches containers to network_mode or the project\'s default network only; use network_mode (line 4)'],
-    ['    hostname: box\n', 'compose.yaml: services.w.hostname: "hostname" is not supported: qscale does not set a container hostname (line 4)'],
+    ['    expose: ["80"]\n', 'compose.yaml: services.w.expose: "expose" is not supported: qscale does not record exposed ports; workers use host networking (line 4)'],
     ['    volumes: [data:/data]\n', 'compose.yaml: services.w.volumes[0]: named volume "data" is not supported; use a bind mount (line 4)'],
     ['    pull_policy: always\n', 'compose.yaml: services.w.pull_policy: pull_policy "always" is not supported: qscale never pulls; a missing image is an error (line 4)'],
   ])('%j is refused with its reason', (extra, message) => {
@@ -163,7 +163,12 @@ describe('engine settings a service applies', () => {
   });
 
   it('sets none when the service sets none (the container hash stays as it was)', () => {
-    expect(load(project({ 'compose.yaml': worker() })).services.get('w')?.hostOptions).toBeUndefined();
+    expect(load(project({ 'compose.yaml': worker() })).services.get('w')).toMatchObject({ hostOptions: undefined, containerOptions: undefined });
+  });
+
+  it('maps hostname, domainname, tty and stdin_open onto the container Config', () => {
+    const service = load(project({ 'compose.yaml': worker('    hostname: box\n    domainname: example.test\n    tty: true\n    stdin_open: false\n') })).services.get('w');
+    expect(service?.containerOptions).toEqual({ Hostname: 'box', Domainname: 'example.test', Tty: true, OpenStdin: false });
   });
 
   it('mounts file secrets at /run/secrets and file configs at /<name>, read-only', () => {
