@@ -339,7 +339,7 @@ describe('the load tester under broker faults', () => {
       recovered: 0,
       duplicates: 0,
       recoverySeconds: null,
-      note: `exit ${code} ${((endedAt - stoppedAt) / 1000).toFixed(1)} s after stop_app (--broker-timeout 10s); ${confirms.settled}/${confirms.published} confirms settled`,
+      note: `exit ${code} ${((endedAt - stoppedAt) / 1000).toFixed(1)} s after stop_app returned (--broker-timeout 10s, counted from the cut); ${confirms.settled}/${confirms.published} confirms settled`,
     });
     // The run's tasks stay in the durable queue: the workers work them off before the next file.
     await consumersBack();
