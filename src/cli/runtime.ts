@@ -35,6 +35,10 @@ export function addChangeOptions(command: Command): Command {
 
 export function progressFor(context: CommandContext, options: ChangeOptions) {
   const mode: ProgressMode = options.json || options.quiet ? 'quiet' : options.dryRun ? 'dry-run' : 'normal';
+  // Say at once what the first Ctrl-C does: stops can take their whole grace period.
+  if (mode === 'normal') {
+    context.signal.addEventListener('abort', () => context.out.info('interrupted: finishing or undoing what was begun (Ctrl-C again to give up on it)'), { once: true });
+  }
   return progressRenderer(context.out, mode);
 }
 

@@ -37,6 +37,7 @@ describe('Ctrl-C, twice', () => {
     process.emit('SIGINT');
     const code = await run;
     expect(code).toBe(130);
+    expect(stderr.text).toContain('interrupted: finishing or undoing what was begun (Ctrl-C again to give up on it)');
     expect(stderr.text).toContain('worker-a: stopped part-way');
     expect(stderr.text).toContain('  stopped and removed: demo-worker-a-2');
     expect(stderr.text).toContain('  left stopping, not removed: demo-worker-a-3');
