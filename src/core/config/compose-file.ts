@@ -228,8 +228,11 @@ export function loadComposeFile(files: string | readonly string[], env: Environm
   const unset: UnsetVariables = new Set();
 
   const loaded = paths.map((file, index) => loadOneFile(file, displayNames[index] ?? file, effectiveEnv, unset));
-  const merged = loaded.slice(1).reduce((tree, file) => mergeComposeTrees(tree, file.data), loaded[0].data);
   const sources = loaded.map((file) => file.source);
+  const merged = includeModels(
+    loaded.slice(1).reduce((tree, file) => mergeComposeTrees(tree, file.data), loaded[0].data),
+    { dir: workingDir, display: displayNames[0] ?? paths[0], sources, env, unset, chain: [paths[0]] },
+  );
   const fail = (at: YamlPath, message: string): never => {
     throw configError(locateIn(sources, at, message));
   };
@@ -285,8 +288,8 @@ export function loadComposeFile(files: string | readonly string[], env: Environm
   };
 }
 
-function readDotEnv(workingDir: string, env: Environment): Record<string, string> {
-  const dotEnvPath = path.join(workingDir, '.env');
+function readDotEnv(workingDir: string, env: Environment, name = '.env'): Record<string, string> {
+  const dotEnvPath = path.join(workingDir, name);
   if (!existsSync(dotEnvPath) || !statSync(dotEnvPath).isFile()) return {};
   try {
     return parseEnvFile(readFileSync(dotEnvPath, 'utf8'), env);
@@ -333,6 +336,75 @@ function loadOneFile(file: string, displayName: string, env: Environment, unset:
     throw configError(locate(source, (error as { path?: YamlPath }).path ?? [], (error as Error).message));
   }
   return { path: file, source, data: data as Tree };
+}
+
+const INCLUDE_KEYS = ['path', 'project_directory', 'env_file'];
+
+interface IncludeScope {
+  /** The including model's folder: include paths are relative to it. */
+  dir: string;
+  display: string;
+  /** Every file read so far; included ones are added, so errors can be located in them. */
+  sources: YamlSource[];
+  env: Environment;
+  unset: UnsetVariables;
+  /** Files including one another down to here, to refuse a cycle. */
+  chain: string[];
+}
+
+/**
+ * The model with its `include:` entries taken in, as Compose includes them: each included file is
+ * a model of its own (its folder's .env, its relative paths, its own includes and extends), whose
+ * services, secrets and configs join this one; a name defined twice is an error.
+ */
+function includeModels(tree: Tree, scope: IncludeScope): Tree {
+  const entries = tree.include;
+  if (entries === undefined) return tree;
+  const { include: _include, ...result } = tree;
+  const fail = (at: YamlPath, message: string): never => {
+    throw configError(locateIn(scope.sources, at, message));
+  };
+  if (!Array.isArray(entries)) fail(['include'], 'must be a list of compose files');
+  for (const [index, entry] of (entries as unknown[]).entries()) {
+    const at: YamlPath = ['include', index];
+    const spec = typeof entry === 'string' ? { path: entry } : isTree(entry) ? entry : fail(at, 'must be a path or a mapping with path:');
+    const unknownKey = Object.keys(spec).find((key) => !INCLUDE_KEYS.includes(key));
+    if (unknownKey) fail([...at, unknownKey], unknownKeyMessage(unknownKey, INCLUDE_KEYS));
+    const relative = typeof spec.path === 'string' ? [spec.path] : Array.isArray(spec.path) ? spec.path.map(String) : fail(at, 'needs path: the compose file(s) to include');
+    const files = relative.map((file) => path.resolve(scope.dir, file));
+    for (const [fileIndex, file] of files.entries()) {
+      if (!existsSync(file)) fail(at, `included file ${relative[fileIndex]} not found`);
+      if (scope.chain.includes(file)) fail(at, `including ${relative[fileIndex]} forms a cycle`);
+    }
+    const projectDir = typeof spec.project_directory === 'string' ? path.resolve(scope.dir, spec.project_directory) : path.dirname(files[0]);
+    const envFile = typeof spec.env_file === 'string' ? path.resolve(scope.dir, spec.env_file) : path.join(projectDir, '.env');
+    const env: Environment = { ...readDotEnv(path.dirname(envFile), scope.env, path.basename(envFile)), ...scope.env };
+    const shown = relative.map((file) => path.join(path.dirname(scope.display), file));
+    const loaded = files.map((file, fileIndex) => loadOneFile(file, shown[fileIndex], env, scope.unset));
+    scope.sources.push(...loaded.map((file) => file.source));
+    const model = includeModels(
+      loaded.slice(1).reduce((merged, file) => mergeComposeTrees(merged, file.data), loaded[0].data),
+      { ...scope, dir: projectDir, display: shown[0], env, chain: [...scope.chain, ...files] },
+    );
+    // Its services with their extends resolved in their own folder, and their paths made absolute.
+    const services = isTree(model.services) ? (model.services as Tree) : {};
+    const noExternal = (file: string, display: string) => loadOneFile(file, display, env, scope.unset);
+    for (const name of Object.keys(services)) {
+      const own = resolveExtends({ services, dir: projectDir, sources: scope.sources, display: shown[0] }, name, [], noExternal);
+      const target = (result.services ??= {}) as Tree;
+      if (name in target) fail(at, `service "${name}" of ${relative.join(', ')} is already defined`);
+      target[name] = rebasePaths(own, projectDir);
+    }
+    for (const section of ['secrets', 'configs', 'networks', 'volumes']) {
+      if (!isTree(model[section])) continue;
+      const target = (result[section] ??= {}) as Tree;
+      for (const [name, value] of Object.entries(model[section] as Tree)) {
+        if (name in target) fail(at, `${section.slice(0, -1)} "${name}" of ${relative.join(', ')} is already defined`);
+        target[name] = isTree(value) && typeof value.file === 'string' ? { ...value, file: path.resolve(projectDir, value.file) } : value;
+      }
+    }
+  }
+  return result;
 }
 
 interface ExtendsScope {

@@ -56,7 +56,7 @@ export const REFUSED_SERVICE_KEYS: Record<string, string> = {
   pull_refresh_after: 'qscale never pulls',
 };
 
-export const TOP_LEVEL_KEYS = ['version', 'name', 'services', 'networks', 'volumes', 'secrets', 'configs'] as const;
+export const TOP_LEVEL_KEYS = ['version', 'name', 'include', 'services', 'networks', 'volumes', 'secrets', 'configs'] as const;
 
 /** The keys of one entry of the top-level secrets: and configs:. */
 export const TOP_LEVEL_ENTRY_KEYS: Record<string, readonly string[]> = {
@@ -66,7 +66,6 @@ export const TOP_LEVEL_ENTRY_KEYS: Record<string, readonly string[]> = {
 
 /** Top-level keys Compose knows that qscale refuses. */
 export const REFUSED_TOP_LEVEL_KEYS: Record<string, string> = {
-  include: 'qscale does not read included compose files; pass them with -f',
   models: 'qscale does not provide models',
 };
 

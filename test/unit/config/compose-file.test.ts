@@ -97,10 +97,8 @@ describe('keys qscale cannot honour', () => {
     expect(errorOf(() => load(dir, ['compose.yaml'], {}, { workers: ['w', 'db'] })).message).toContain('services.db.networks');
   });
 
-  it('refuses include at the top level', () => {
-    expect(errorOf(() => load(project({ 'compose.yaml': `include: [other.yaml]\n${worker()}` }))).message).toBe(
-      'compose.yaml: include: "include" is not supported: qscale does not read included compose files; pass them with -f (line 1)',
-    );
+  it('refuses a top-level key it cannot honour', () => {
+    expect(errorOf(() => load(project({ 'compose.yaml': `models:\n  m: {}\n${worker()}` }))).message).toBe('compose.yaml: models: "models" is not supported: qscale does not provide models (line 1)');
   });
 });
 
@@ -352,5 +350,35 @@ describe('at the prompt', () => {
     expect(inactive).toMatchObject({ code: 2, stderr: 'error: compose.yaml: services.w.profiles: worker service "w" runs only with profile batch, which is not active; set COMPOSE_PROFILES=batch (line 4)\n' });
     const active = await runCli(['--profile', 'batch', 'scale', 'w', '1', '--dry-run'], { cwd: dir, engine: new FakeEngine(() => 0, ['img']) });
     expect(active).toMatchObject({ code: 0 });
+  });
+});
+
+describe('include', () => {
+  it('takes in the services of another model, its relative paths and .env from its own folder', () => {
+    const dir = project({
+      'compose.yaml': `include:\n  - lib/workers.yaml\n${worker()}`,
+      'lib/workers.yaml': `services:\n  extra:\n    image: \${EXTRA_IMAGE}\n    env_file: extra.env\n    volumes: ["./data:/data"]\n    secrets: [token]\n  derived:\n    extends: extra\n    user: app\nsecrets:\n  token:\n    file: token.txt\n`,
+      'lib/.env': 'EXTRA_IMAGE=extra:1\n',
+      'lib/extra.env': 'FROM=lib\n',
+    });
+    const compose = load(dir);
+    expect([...compose.services.keys()].sort()).toEqual(['derived', 'extra', 'w']);
+    expect(compose.services.get('extra')).toMatchObject({
+      image: 'extra:1',
+      environment: { FROM: 'lib' },
+      binds: [`${dir}/lib/data:/data`, `${dir}/lib/token.txt:/run/secrets/token:ro`],
+    });
+    expect(compose.services.get('derived')).toMatchObject({ image: 'extra:1', user: 'app' });
+  });
+
+  it('names a service defined twice, a missing file, a cycle and a misspelt key', () => {
+    const twice = project({ 'compose.yaml': `include: [other.yaml]\n${worker()}`, 'other.yaml': worker() });
+    expect(errorOf(() => load(twice)).message).toBe('compose.yaml: include[0]: service "w" of other.yaml is already defined (line 1)');
+    const missing = project({ 'compose.yaml': `include:\n  - path: nowhere.yaml\n${worker()}` });
+    expect(errorOf(() => load(missing)).message).toBe('compose.yaml: include[0]: included file nowhere.yaml not found (line 2)');
+    const cycle = project({ 'compose.yaml': `include: [a.yaml]\n${worker()}`, 'a.yaml': 'include: [compose.yaml]\nservices: {}\n' });
+    expect(errorOf(() => load(cycle)).message).toBe('a.yaml: include[0]: including compose.yaml forms a cycle (line 1)');
+    const typo = project({ 'compose.yaml': `include:\n  - pth: other.yaml\n${worker()}` });
+    expect(errorOf(() => load(typo)).message).toBe('compose.yaml: include[0].pth: unknown key "pth"; did you mean "path"? (line 2)');
   });
 });
