@@ -138,9 +138,9 @@ describe('interrupted changes leave a true, clean fleet', () => {
     expect(await states('quick')).toEqual(['running', 'running', 'running']);
     const replacements = await containerIdsOf(project, 'quick');
     expect(replacements.filter((id) => killed.includes(id))).toEqual([]);
-    // The worker's drain deadline comes from the stop timeout the engine gives it (no stop_grace_period: 10 s).
+    // The worker's drain deadline comes from the stop timeout the engine gives it (stop_grace_period: 5s).
     const inspected = JSON.parse(await docker('inspect', replacements[0]))[0];
-    expect([inspected.Config.StopTimeout, inspected.Config.Env.filter((entry: string) => entry.startsWith('QSCALE_STOP_TIMEOUT_MS='))]).toEqual([10, ['QSCALE_STOP_TIMEOUT_MS=10000']]);
+    expect([inspected.Config.StopTimeout, inspected.Config.Env.filter((entry: string) => entry.startsWith('QSCALE_STOP_TIMEOUT_MS='))]).toEqual([5, ['QSCALE_STOP_TIMEOUT_MS=5000']]);
   });
 
   it('scale-all with one image missing changes nothing and exits 2, in a dry run too', async () => {
