@@ -53,7 +53,7 @@ export async function buildProgram(runtime: Runtime, argv: string[]): Promise<Co
     .description('Scale, watch and load-test RabbitMQ worker fleets under Docker Compose')
     .version(VERSION)
     .option('-c, --config <file>', 'qscale config file', 'test-config.yml')
-    .option('-f, --file <file>', "compose file, repeatable: merged in order (default: COMPOSE_FILE, the config's project.compose_file, else compose.yaml… found as Compose finds it)", collect)
+    .option('-f, --file <file>', 'compose file; repeatable, merged in order (default: COMPOSE_FILE, project.compose_file, else found as Compose finds it)', collect)
     .option('--profile <name>', 'activate a Compose profile, repeatable (default: COMPOSE_PROFILES)', collect)
     .option('-p, --project-name <name>', 'Compose project name (default: COMPOSE_PROJECT_NAME, the config, the folder name)')
     .option('--no-color', 'no colours (NO_COLOR is honoured too)')

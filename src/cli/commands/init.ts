@@ -7,7 +7,7 @@ import { contextOf, type Runtime } from '../runtime.js';
 
 export function initCommand(runtime: Runtime): Command {
   return new Command('init')
-    .description('write a new worker fleet project (config, compose file, worker source, Dockerfile, Makefile)')
+    .description('write a new worker fleet project (config, compose file, .env, worker source, Dockerfile, Makefile, README)')
     .argument('[dir]', 'folder to write it to', '.')
     .option('--name <project>', "project name: prefixes the image and queue names (default: the folder's name)")
     .option('--qscale <spec>', 'the devDependency on qscale that `make install` installs: a version range, or a tarball as file:<path>', `^${packageJson.version}`)
