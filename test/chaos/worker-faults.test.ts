@@ -4,7 +4,7 @@ import { promisify } from 'node:util';
 import amqp from 'amqplib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deadLetterQueueOf, quarantineQueueOf, taskQueueArguments, type TaskMessage, type TaskResult } from '../../templates/worker/src/protocol.js';
-import { brokerQueueCounts, CHAOS_BROKER_URL, CHAOS_MANAGEMENT_URL, closeConnections, deleteQueues, rabbitmqctl, recordFault, startApp, stopApp } from './support/chaos-broker.js';
+import { brokerQueueCounts, CHAOS_BROKER_URL, CHAOS_MANAGEMENT_URL, closeConnections, deleteQueues, rabbitmqctl, recordFault } from './support/chaos-broker.js';
 
 /**
  * Workers under faults (broker-faults issue, rows "connections force-closed" and "worker paused"):
@@ -44,8 +44,10 @@ async function waitFor(what: string, check: () => boolean | Promise<boolean>, ti
 
 /** Consumers of the task queue and of its quarantine queue, as the broker counts them. */
 async function consumersOf(queue: string): Promise<[number, number]> {
-  const [main, quarantine] = await Promise.all([brokerQueueCounts(queue), brokerQueueCounts(quarantineQueueOf(queue))]);
-  return [main?.consumers ?? 0, quarantine?.consumers ?? 0];
+  // One rabbitmqctl call for both (each call starts an Erlang VM: about 0.7 s).
+  const lines = (await rabbitmqctl('list_queues', 'name', 'consumers')).split('\n').map((line) => line.split('\t'));
+  const count = (name: string) => Number(lines.find(([each]) => each === name)?.[1] ?? 0);
+  return [count(queue), count(quarantineQueueOf(queue))];
 }
 
 /** The broker's ids (pids) of the worker connections of a queue, named by the worker (`qscale-worker <id> <queue>`). */
@@ -242,29 +244,6 @@ describe('workers under broker faults', () => {
     expect(exitCode).toBe('0');
     expect(stopMs).toBeLessThan(15_000);
     expect(await logsOf(frozen)).toContain('lost the broker connection; reconnecting');
-    await expectBrokerEmpty(ledger.queue);
-    await ledger.close();
-  });
-
-  it('a broker restart (stop_app, start_app): the worker reconnects, re-asserts its queues and consumes again', async () => {
-    let ledger = await Ledger.open('restart');
-    const worker = await startWorker('restart-1', { QUEUE: ledger.queue, TASK_MS: '5' });
-    await waitFor('the worker to consume', async () => (await consumersOf(ledger.queue)).every((count) => count === 1), 30_000);
-    await ledger.publish(5, {});
-    await waitFor('results before the restart', () => ledger.completedIds.size === 5, 10_000);
-
-    await ledger.close();
-    await stopApp();
-    await startApp();
-    const startedAt = Date.now();
-    const backMs = await waitFor('the worker consuming again', async () => (await consumersOf(ledger.queue).catch(() => [0, 0])).every((count) => count === 1), 30_000);
-    ledger = await Ledger.open('restart');
-    await ledger.publish(10, {});
-    await waitFor('results after the restart', () => ledger.completedIds.size === 10, 20_000);
-    recordFault({ fault: 'broker stop_app/start_app (one idle worker)', sent: 15, lost: 0, unconfirmed: 0, recovered: 0, duplicates: ledger.duplicates, recoverySeconds: backMs / 1000, note: 'worker re-asserted its queues' });
-    expect(Date.now() - startedAt).toBeLessThan(30_000);
-    expect(await docker('inspect', '-f', '{{.State.Running}}', worker)).toBe('true');
-    expect(await logsOf(worker)).toContain('lost the broker connection; reconnecting');
     await expectBrokerEmpty(ledger.queue);
     await ledger.close();
   });
