@@ -1,6 +1,5 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
-import checkInfrastructure from '../integration/global-setup.js';
+import checkInfrastructure, { portAnswers } from '../integration/global-setup.js';
 import { FAULT_TABLE_FILE, type FaultRow } from './support/chaos-broker.js';
 
 /**
@@ -9,13 +8,7 @@ import { FAULT_TABLE_FILE, type FaultRow } from './support/chaos-broker.js';
  */
 export default async function setup(): Promise<() => void> {
   await checkInfrastructure();
-  const up = await new Promise<boolean>((resolve) => {
-    const socket = net.connect({ host: '127.0.0.1', port: 5673, timeout: 3000 });
-    socket.once('connect', () => (socket.destroy(), resolve(true)));
-    socket.once('error', () => resolve(false));
-    socket.once('timeout', () => (socket.destroy(), resolve(false)));
-  });
-  if (!up) throw new Error('the chaos suite needs its own broker on 127.0.0.1:5673 and none answers; run `bash scripts/chaos-broker.sh start` (make chaos does)');
+  if (!(await portAnswers(5673))) throw new Error('the chaos suite needs its own broker on 127.0.0.1:5673 and none answers; run `bash scripts/chaos-broker.sh start` (make chaos does)');
   mkdirSync('build', { recursive: true });
   writeFileSync(FAULT_TABLE_FILE, '');
   return printFaultTable;

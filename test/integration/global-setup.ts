@@ -21,11 +21,15 @@ export default async function checkInfrastructure(): Promise<void> {
       throw new Error(`integration tests need the image ${image} and the engine has none; run \`${target}\``);
     }
   }
-  const brokerUp = await new Promise<boolean>((resolve) => {
-    const socket = net.connect({ host: '127.0.0.1', port: 5672, timeout: 3000 });
+  if (!(await portAnswers(5672))) throw new Error('integration tests need RabbitMQ on 127.0.0.1:5672 and none answers; run `make setup`');
+}
+
+/** Whether something accepts TCP connections on 127.0.0.1:`port` (within 3 s). */
+export function portAnswers(port: number): Promise<boolean> {
+  return new Promise<boolean>((resolve) => {
+    const socket = net.connect({ host: '127.0.0.1', port, timeout: 3000 });
     socket.once('connect', () => (socket.destroy(), resolve(true)));
     socket.once('error', () => resolve(false));
     socket.once('timeout', () => (socket.destroy(), resolve(false)));
   });
-  if (!brokerUp) throw new Error('integration tests need RabbitMQ on 127.0.0.1:5672 and none answers; run `make setup`');
 }
