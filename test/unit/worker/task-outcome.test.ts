@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ATTEMPT_HEADER } from '../../../templates/worker/src/protocol.js';
-import { attemptOf, buildResult, outcomeOf, parseTask } from '../../../templates/worker/src/task-outcome.js';
+import { ABANDONED_HEADER, ATTEMPT_HEADER, INTERRUPTED_HEADER } from '../../../templates/worker/src/protocol.js';
+import { abandonedOf, attemptOf, buildResult, interruptedOf, outcomeOf, parseTask, parseTaskBody } from '../../../templates/worker/src/task-outcome.js';
 
 describe('outcomeOf', () => {
   it.each([
@@ -26,6 +26,31 @@ describe('attemptOf', () => {
     [{ [ATTEMPT_HEADER]: 'x' }, 1],
   ])('%j → %i', (headers, expected) => {
     expect(attemptOf(headers)).toBe(expected);
+  });
+});
+
+describe('abandonedOf and interruptedOf', () => {
+  it.each([
+    [undefined, 0],
+    [{}, 0],
+    [{ [ABANDONED_HEADER]: 2, [INTERRUPTED_HEADER]: 2 }, 2],
+    [{ [ABANDONED_HEADER]: '1', [INTERRUPTED_HEADER]: '1' }, 1],
+    [{ [ABANDONED_HEADER]: -1, [INTERRUPTED_HEADER]: -1 }, 0],
+    [{ [ABANDONED_HEADER]: 'x', [INTERRUPTED_HEADER]: 1.5 }, 0],
+  ])('%j → %i', (headers, expected) => {
+    expect(abandonedOf(headers)).toBe(expected);
+    expect(interruptedOf(headers)).toBe(expected);
+  });
+});
+
+describe('parseTaskBody', () => {
+  it.each([
+    ['', 'malformed task: empty body'],
+    ['{', 'malformed task: not JSON (1 bytes)'],
+    ['[]', 'malformed task: not a JSON object with an id'],
+    ['{"id":""}', 'malformed task: not a JSON object with an id'],
+  ])('%j → %s', (body, reason) => {
+    expect(parseTaskBody(Buffer.from(body))).toBe(reason);
   });
 });
 
