@@ -328,15 +328,15 @@ describe('worker containers', () => {
     expect(await broker.messageCount(queue)).toBe(0);
   });
 
-  it('dead-letters a task that crashes its worker after ≤ 3 deliveries, and no innocent task (300 tasks, 3 workers, prefetch 10)', async () => {
+  it('dead-letters a task that crashes its worker after ≤ 3 deliveries, and no innocent task (1,000 tasks, 3 workers, prefetch 10)', async () => {
     const { queue, results } = await broker.queuesFor('crash');
     const env = { QUEUE: queue, PREFETCH: '10', LOG_LEVEL: 'info', MAX_ATTEMPTS: '3' };
     // Restarted after a crash, as the demo and `qscale init` fleets are.
     const workers = await Promise.all([1, 2, 3].map((index) => startWorker(`crash-${index}`, env, ['--restart', 'on-failure'])));
     await Promise.all(workers.map(waitConsuming));
     const received = await broker.collect(results);
-    const tasks: Array<Partial<TaskMessage>> = Array.from({ length: 300 }, () => ({ workMs: 20 }));
-    tasks[40] = { workMs: 20, crashRate: 1 };
+    const tasks: Array<Partial<TaskMessage>> = Array.from({ length: 1_000 }, () => ({ workMs: 10 }));
+    tasks[40] = { workMs: 10, crashRate: 1 };
     const ids = await broker.publishTasks(queue, results, tasks);
     const bomb = ids[40];
     const innocents = ids.filter((id) => id !== bomb);

@@ -37,7 +37,7 @@ export function parseTaskBody(body: Buffer): TaskMessage | string {
   try {
     value = JSON.parse(body.toString('utf8'));
   } catch {
-    return `malformed task: not JSON (${body.length} bytes)`;
+    return `malformed task: not JSON (${body.length} byte${body.length === 1 ? '' : 's'})`;
   }
   if (!value || typeof value !== 'object' || Array.isArray(value)) return 'malformed task: not a JSON object with an id';
   const task = value as Partial<TaskMessage>;

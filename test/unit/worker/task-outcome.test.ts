@@ -46,7 +46,7 @@ describe('abandonedOf and interruptedOf', () => {
 describe('parseTaskBody', () => {
   it.each([
     ['', 'malformed task: empty body'],
-    ['{', 'malformed task: not JSON (1 bytes)'],
+    ['{', 'malformed task: not JSON (1 byte)'],
     ['[]', 'malformed task: not a JSON object with an id'],
     ['{"id":""}', 'malformed task: not a JSON object with an id'],
   ])('%j → %s', (body, reason) => {
