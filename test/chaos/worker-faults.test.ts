@@ -145,7 +145,7 @@ describe('workers under broker faults', () => {
     const workerCount = 3;
     const workers = await Promise.all(Array.from({ length: workerCount }, (_, index) => startWorker(`closed-${index + 1}`, { QUEUE: ledger.queue, PREFETCH: '10', TASK_MS: '0' })));
     await waitFor('the workers to consume', async () => (await consumersOf(ledger.queue)).every((count) => count === workerCount), 30_000);
-    await ledger.publish(2_000, { workMs: 75 });
+    await ledger.publish(2_000, { workMs: 60 });
 
     const recoveries: number[] = [];
     const completedBefore: number[] = [];
@@ -204,7 +204,7 @@ describe('workers under broker faults', () => {
     const [frozen, other] = await Promise.all([startWorker('paused-1', env), startWorker('paused-2', env)]);
     const frozenId = frozen.slice(0, 12);
     await waitFor('the workers to consume', async () => (await consumersOf(ledger.queue)).every((count) => count === 2), 30_000);
-    await ledger.publish(2_000, { workMs: 20 });
+    await ledger.publish(2_000, { workMs: 15 });
 
     await waitFor('the frozen worker at work', () => ledger.results.some((result) => result.workerId === frozenId), 10_000);
     await docker('pause', frozen);
