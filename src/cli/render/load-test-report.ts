@@ -64,6 +64,9 @@ export function renderLoadTestReport(out: Output, result: LoadTestResult): strin
   const reasons = Object.entries(result.overall.failureReasons);
   if (reasons.length > 0) lines.push(`failed: ${reasons.map(([reason, count]) => `${count} ${reason}`).join(', ')}`);
   if (result.overall.pending > 0) lines.push(color.yellow(`${result.overall.pending} tasks still in the broker at the end (pending, not lost)`));
+  const unasked = Object.entries(broker.heldAtEnd).filter(([, held]) => held === null).map(([queue]) => queue);
+  if (unasked.length > 0 && result.overall.lost > 0) lines.push(color.yellow(`the broker could not be asked what ${unasked.join(', ')} still held: some of the lost tasks may still be queued`));
+  else if (!broker.unackedKnown && result.overall.lost > 0) lines.push(color.yellow('unacked counts unknown (no worker answered report-state, no broker.management_url): some of the lost tasks may be held by workers'));
 
   const latency = table(out, ['LATENCY ms', 'MIN', 'AVG', 'P50', 'P90', 'P95', 'P99', 'MAX', 'PROC AVG', 'PROC P95']);
   for (const [name, totals] of rows) {
