@@ -131,19 +131,21 @@ export function updateRates(previous: RateEstimate | undefined, sample: FlowSamp
 /**
  * A change point: when every arrival rate of the last CHANGE_CONFIRM_MS lies more than
  * RATE_CHANGE below (above) the slow estimate, the rate moved to a new level, and the slow
- * estimate, which would take minutes to follow, restarts at the highest (lowest) of them — the
- * cautious end. Noise does not do that: ±30 % noise would need ten draws in a row beyond 25 %.
+ * estimate, which would take minutes to follow, restarts at the highest (lowest) of the newer
+ * half of them — the cautious end. Noise does not do that: ±30 % noise would need ten draws in a row beyond 25 %.
  */
 function confirmChange(estimate: RateEstimate, now: number): RateEstimate {
   const recent = estimate.recentArrivals ?? [];
   const slow = estimate.arrivalSlow;
   if (slow === undefined || recent.length < 3 || now - recent[0].at < CHANGE_CONFIRM_MS * 0.9) return estimate;
   const rates = recent.map((entry) => entry.rate);
-  // The noise is measured afresh at the new level.
-  const mean = rates.reduce((sum, rate) => sum + rate, 0) / rates.length;
-  const arrivalVariance = rates.reduce((sum, rate) => sum + (rate - mean) ** 2, 0) / rates.length;
-  if (rates.every((rate) => rate < slow * (1 - RATE_CHANGE))) return { ...estimate, arrivalSlow: Math.max(...rates), arrivalVariance, changedAt: now };
-  if (rates.every((rate) => rate > slow * (1 + RATE_CHANGE))) return { ...estimate, arrivalSlow: Math.min(...rates), arrivalVariance, changedAt: now };
+  // The new level is read from the newer half: the management API's rates take a few seconds to
+  // move, and the older ones still carry the way there. Its noise is measured afresh.
+  const settled = rates.slice(Math.floor(rates.length / 2));
+  const mean = settled.reduce((sum, rate) => sum + rate, 0) / settled.length;
+  const arrivalVariance = settled.reduce((sum, rate) => sum + (rate - mean) ** 2, 0) / settled.length;
+  if (rates.every((rate) => rate < slow * (1 - RATE_CHANGE))) return { ...estimate, arrivalSlow: Math.max(...settled), arrivalVariance, changedAt: now };
+  if (rates.every((rate) => rate > slow * (1 + RATE_CHANGE))) return { ...estimate, arrivalSlow: Math.min(...settled), arrivalVariance, changedAt: now };
   return estimate;
 }
 

@@ -102,10 +102,11 @@ describe('updateRates', () => {
     expect(updateRates(first, { ready: 500, unacked: 1, consumers: 1, ackRate: 10, publishRate: 99, at: START })).toBe(first);
   });
 
-  it('restarts the slow estimate once every rate of 20 s lies 25 % below it, at the highest of them', () => {
+  it('restarts the slow estimate once every rate of 20 s lies 25 % below it, at the highest of the newer half', () => {
     const clock = new FakeClock();
     const steady = Array.from({ length: 5 }, () => ({ ready: 0, unacked: 8, consumers: 8, ackRate: 80, publishRate: 80 }));
-    const fallen = Array.from({ length: 11 }, (_, index) => ({ ready: 0, unacked: 1, consumers: 8, ackRate: 10, publishRate: index === 3 ? 12 : 10 }));
+    // 30/s on the way down (older half, ignored), 12/s once in the newer half.
+    const fallen = Array.from({ length: 11 }, (_, index) => ({ ready: 0, unacked: 1, consumers: 8, ackRate: 10, publishRate: index === 0 ? 30 : index === 8 ? 12 : 10 }));
     const estimates = feed(clock, [...steady, ...fallen]);
     const beforeConfirm = estimates[steady.length + 9]; // 18 s of low rates
     expect(beforeConfirm.arrivalSlow).toBeGreaterThan(40);
