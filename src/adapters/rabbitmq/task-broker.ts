@@ -230,7 +230,7 @@ class AmqpTaskBroker implements TaskBroker {
     }
   }
 
-  async askWorkersHeld(expectedReplies: number, timeoutMs: number): Promise<{ replies: number; heldByQueue: Map<string, number> }> {
+  async askWorkersHeld(queues: string[], expectedReplies: number, timeoutMs: number): Promise<{ replies: number; heldByQueue: Map<string, number> }> {
     const { consumeConnection } = this.current();
     const channel = await consumeConnection.createConfirmChannel();
     channel.on('error', () => {});
@@ -252,6 +252,8 @@ class AmqpTaskBroker implements TaskBroker {
             return;
           }
           if (report.type !== 'worker-state' || report.requestId !== requestId || typeof report.queue !== 'string' || typeof report.held !== 'number') return;
+          // Workers of other queues answer the broadcast too.
+          if (!queues.includes(report.queue)) return;
           if (seen.has(String(report.workerId))) return;
           seen.add(String(report.workerId));
           heldByQueue.set(report.queue, (heldByQueue.get(report.queue) ?? 0) + report.held);

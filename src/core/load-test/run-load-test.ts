@@ -509,7 +509,7 @@ async function countHeld(broker: TaskBroker, queues: string[], clock: Clock): Pr
     counts.set(queue, total);
   }
   const consumers = [...counts.values()].reduce((sum, count) => sum + count.consumers, 0);
-  const asked = consumers > 0 ? await withTimeout(clock, broker.askWorkersHeld(consumers, WORKER_REPORT_TIMEOUT_MS), WORKER_REPORT_TIMEOUT_MS + 1000, undefined) : undefined;
+  const asked = consumers > 0 ? await withTimeout(clock, broker.askWorkersHeld(queues, consumers, WORKER_REPORT_TIMEOUT_MS), WORKER_REPORT_TIMEOUT_MS + 1000, undefined) : undefined;
   const workersAnswered = consumers === 0 || (asked !== undefined && asked.replies >= consumers);
   const held: HeldByBroker = new Map();
   let unackedKnown = true;

@@ -75,9 +75,10 @@ export interface TaskBroker {
   /**
    * Asks every worker (`report-state` on the control exchange) how many tasks it holds unacked, and
    * sums them per task queue: live, where the management API's unacked count lags by seconds.
-   * Waits for `expectedReplies` answers or `timeoutMs`, whichever comes first.
+   * Every worker on the broker answers; only those of `queues` count. Waits for `expectedReplies`
+   * of them or `timeoutMs`, whichever comes first.
    */
-  askWorkersHeld(expectedReplies: number, timeoutMs: number): Promise<{ replies: number; heldByQueue: Map<string, number> }>;
+  askWorkersHeld(queues: string[], expectedReplies: number, timeoutMs: number): Promise<{ replies: number; heldByQueue: Map<string, number> }>;
   /** Broadcasts a message to every worker on the control exchange (CONTROL_EXCHANGE). */
   publishControl(message: ControlMessage): Promise<void>;
   close(): Promise<void>;

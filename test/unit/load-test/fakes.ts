@@ -317,7 +317,7 @@ export class FakeTaskBroker implements TaskBroker {
   /** Workers that answer report-state; default: every consumer, each holding nothing unacked. */
   workerReplies?: number;
 
-  async askWorkersHeld(expectedReplies: number): Promise<{ replies: number; heldByQueue: Map<string, number> }> {
+  async askWorkersHeld(_queues: string[], expectedReplies: number): Promise<{ replies: number; heldByQueue: Map<string, number> }> {
     this.calls.push(`askWorkersHeld ${expectedReplies}`);
     if (this.down) throw new Error('connection closed');
     return { replies: this.workerReplies ?? expectedReplies, heldByQueue: new Map() };
