@@ -67,6 +67,13 @@ export class TaskLedger {
     };
   }
 
+  /** Takes every message off `queue` (e.g. a DLQ, after its count was checked) and returns their headers. */
+  async drainHeaders(queue: string): Promise<Array<Record<string, unknown>>> {
+    const headers: Array<Record<string, unknown>> = [];
+    for (let message = await this.channel.get(queue, { noAck: true }); message; message = await this.channel.get(queue, { noAck: true })) headers.push(message.properties.headers ?? {});
+    return headers;
+  }
+
   async close(): Promise<void> {
     await this.connection.close().catch(() => {});
   }
