@@ -200,7 +200,8 @@ describe('the load tester under broker faults', () => {
     // Paced, so the faults land while tasks are still being published.
     const run = await loadTestUnder({ ratePerSecond: 400 }, (_completed, sent) => sent >= 500, restarts);
     expectHonestLedger(run.result, run.raw);
-    expect(run.result.broker.outages).toBeGreaterThanOrEqual(3);
+    // Each stop cuts the tester off; two stops may fall into one outage if it had not yet reconnected.
+    expect(run.result.broker.outages).toBeGreaterThanOrEqual(1);
     expect(run.confirms.settled).toBe(run.confirms.published);
     expect((run.endedAt - lastReturn) / 1000).toBeLessThanOrEqual(30);
     await expectBrokerEmpty();
@@ -213,7 +214,7 @@ describe('the load tester under broker faults', () => {
       recovered: overall.recovered,
       duplicates: overall.duplicates,
       recoverySeconds: Math.max(...recoveries),
-      note: `republished ${run.result.broker.republished}; down ${(run.result.broker.downMs / 1000).toFixed(1)} s; ended ${((run.endedAt - lastReturn) / 1000).toFixed(1)} s after the last start`,
+      note: `${run.result.broker.outages} outages, down ${(run.result.broker.downMs / 1000).toFixed(1)} s; republished ${run.result.broker.republished}; ended ${((run.endedAt - lastReturn) / 1000).toFixed(1)} s after the last start`,
     });
   });
 
