@@ -168,4 +168,55 @@ describe('scale-in acceptance (Compose)', () => {
     await scaleTo('churn', 0);
     recordFault({ fault: `${roundTrips} round trips 2→4→2 during a run (${roundTrips * 2} workers drained, ${victimsThatWorked} had worked), quorum queue`, sent: counts.sent, lost: counts.lost, unconfirmed: 0, recovered: 0, duplicates: counts.duplicates, recoverySeconds: null, note: `dead-lettered ${counts.deadLettered}; redelivered ${counts.redelivered}; result messages ${counts.completedResults}` });
   }, 240_000);
+  it('qscale autoscale under a square-wave load for 2 minutes: 0 lost, 0 duplicates, every scale-in exits 0 within the grace', async () => {
+    const SQUARE_WAVE_MS = 120_000;
+    const HALF_PERIOD_MS = 15_000;
+    const stops = watchContainerStops(`com.docker.compose.service=auto`);
+    const controller = new AbortController();
+    const stdout = new CapturedStream();
+    const stderr = new CapturedStream();
+    let autoscaler: Promise<number> | undefined;
+    const runningWorkers = async () => (await containerIdsOf(project, 'auto', false)).length;
+    try {
+      await scaleTo('auto', 1);
+      autoscaler = main(['node', 'qscale', 'autoscale', 'auto', '--interval', '1s', '--json'], { ...realDependencies(), cwd: dir, stdout, stderr }, controller.signal);
+      // 20 ms tasks: one worker does about 45/s. High: 150/s for 15 s (4 workers needed); low: 10/s for 15 s (1 is plenty).
+      const startedAt = Date.now();
+      let published = 0;
+      let highest = 1;
+      while (Date.now() - startedAt < SQUARE_WAVE_MS) {
+        const high = Math.floor((Date.now() - startedAt) / HALF_PERIOD_MS) % 2 === 0;
+        const batch = high ? 15 : 1;
+        await ledger.publish(autoQueue, 'auto', batch, { workMs: 20 }, published);
+        published += batch;
+        highest = Math.max(highest, await runningWorkers());
+        await sleep(100);
+      }
+      await waitFor('every task done', () => ledger.counts('auto').completed >= published, 60_000);
+      // The last low phase's scale-in back to min_replicas belongs to the run.
+      await waitFor('the autoscaler back at 1 worker', async () => (await runningWorkers()) === 1, 30_000).catch(() => {});
+      controller.abort();
+      expect(await autoscaler).toBe(130);
+      await sleep(1000);
+      const counts = ledger.counts('auto');
+      const decisions = stdout.text.split('\n').filter(Boolean).map((line) => JSON.parse(line) as { direction: string });
+      const scaleIns = decisions.filter((decision) => decision.direction === 'down').length;
+      const slowest = Math.max(...stops.stops.map((stop) => stop.stopMs ?? Infinity));
+      console.log(`autoscale square wave ${SQUARE_WAVE_MS / 1000} s: ${published} tasks, up to ${highest} workers, ${scaleIns} scale-in decisions, ${stops.stops.length} workers stopped (slowest ${slowest} ms), exits ${JSON.stringify(stops.stops.map((stop) => stop.exitCode))}; ${JSON.stringify(counts)}`);
+      expect(counts).toMatchObject({ sent: published, completed: published, completedResults: published, duplicates: 0, deadLettered: 0, lost: 0 });
+      expect(highest).toBeGreaterThanOrEqual(3);
+      // At least one scale-in per low phase, each one a drain that ended by itself (exit 0) before the 10 s grace.
+      expect(stops.stops.length).toBeGreaterThanOrEqual(SQUARE_WAVE_MS / HALF_PERIOD_MS / 2);
+      expect(stops.stops.filter((stop) => stop.exitCode !== 0 || stop.stopMs === undefined || stop.stopMs >= 10_000)).toEqual([]);
+      // Removed, not just stopped: no exited container is left.
+      expect((await containerIdsOf(project, 'auto', true)).length).toBe(await runningWorkers());
+      await expectBrokerSettled(autoQueue, 0);
+      recordFault({ fault: `qscale autoscale, square wave 150/s ↔ 10/s for ${SQUARE_WAVE_MS / 1000} s`, sent: counts.sent, lost: counts.lost, unconfirmed: 0, recovered: 0, duplicates: counts.duplicates, recoverySeconds: null, note: `${stops.stops.length} workers removed, all exit 0, slowest stop ${(slowest / 1000).toFixed(1)} s of 10 s; up to ${highest} workers` });
+    } finally {
+      controller.abort();
+      await autoscaler?.catch(() => {});
+      stops.stop();
+      console.log(`autoscaler stderr (last lines):\n${stderr.text.split('\n').slice(-15).join('\n')}`);
+    }
+  }, 300_000);
 });
