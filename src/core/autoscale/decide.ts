@@ -266,8 +266,9 @@ export function decide(input: DecideInput): Decision {
 /**
  * Rate mode's recommendation: ceil(arrival rate ÷ service rate + waiting messages ÷ (service rate
  * × drain time)). The arrival rate is the slow estimate (noise-proof; restarted at a confirmed new level,
- * rates.ts), or the highest of slow, fast and last while the fleet is behind (messages wait over
- * BEHIND_AFTER_S): a rise is acted on when the queue shows it, not when one sample suggests it.
+ * rates.ts), or the highest of slow, fast, last and the queue-depth rate while the fleet is
+ * behind (messages wait over BEHIND_AFTER_S): a rise is acted on when the queue shows it, not when
+ * one sample suggests it.
  */
 function rateCandidate(rule: Extract<BacklogRule, { kind: 'rate' }>, backlog: number, queue: QueueSample, current: number, rates: RateEstimate, inputs: DecisionInputs): Candidate {
   const measured = serviceRateOf(rates) ?? rule.serviceRate;
@@ -294,7 +295,8 @@ function rateCandidate(rule: Extract<BacklogRule, { kind: 'rate' }>, backlog: nu
   let arrival: number;
   let basis: string;
   if (behind) {
-    arrival = Math.max(slow, fast, last ?? fast);
+    // Every sign of the rise counts, the queue's own first: the publish rate lags it by seconds.
+    arrival = Math.max(slow, fast, last ?? fast, rates.arrivalByDepth ?? 0);
     basis = `behind: ${round(waitS)}s of work waiting`;
   } else {
     // Noisy arrivals get headroom in proportion to their noise: the queue then rarely builds up,

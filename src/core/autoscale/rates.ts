@@ -18,6 +18,12 @@ export interface RateEstimate {
   arrivalFast?: number;
   /** The last unsmoothed arrival rate, tasks/s. */
   arrivalLast?: number;
+  /**
+   * The last arrival rate told by the queue itself: the change of its depth plus the acks. Current
+   * where the management API's publish rate lags it by seconds; noisier, so it only counts while
+   * the fleet is behind (decide.ts).
+   */
+  arrivalByDepth?: number;
   /** Acks per second and busy consumers, both smoothed alike: their ratio is one worker's service rate. */
   ackRate?: number;
   busyWorkers?: number;
@@ -95,6 +101,7 @@ export function updateRates(previous: RateEstimate | undefined, sample: FlowSamp
   }
   const serviceRate = serviceRateOf({ ackRate, busyWorkers }) ?? knownServiceRate;
 
+  const byDepth = sample.ackRate === undefined ? undefined : Math.max(0, (backlog - previous.backlog) / dtS + sample.ackRate);
   let arrival: number | undefined;
   let arrivalSource: RateEstimate['arrivalSource'];
   if (sample.publishRate !== undefined) {
@@ -107,7 +114,7 @@ export function updateRates(previous: RateEstimate | undefined, sample: FlowSamp
       arrivalSource = 'depth-delta';
     }
   }
-  const next: RateEstimate = { ...base, ackRate, busyWorkers };
+  const next: RateEstimate = { ...base, ackRate, busyWorkers, ...(byDepth !== undefined ? { arrivalByDepth: byDepth } : {}) };
   if (arrival === undefined) return next;
   if (previous.arrivalSlow === undefined || previous.arrivalFast === undefined) return seedArrival({ ...next, arrivalSource }, arrival);
   const recentArrivals = [...(previous.recentArrivals ?? []), { at: sample.at, rate: arrival }].filter((entry) => entry.at >= sample.at - CHANGE_CONFIRM_MS);

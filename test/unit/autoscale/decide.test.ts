@@ -244,7 +244,7 @@ describe('decide, rate mode (the default)', () => {
         ...history,
         rates: {
           at: ago(2_000),
-          backlog: ready,
+          backlog: ready + (flow.unacked ?? 0),
           ready,
           consumers: current,
           arrivalSlow: flow.slow ?? flow.publish,
@@ -357,6 +357,14 @@ describe('decide, rate mode (the default)', () => {
     const decision = decide({ policy: ratePolicy(), metrics: metrics(4, 0, { at: ago(11_000), publishRate: 90 }), history, now: NOW });
     expect(decision).toMatchObject({ desired: 4, direction: 'hold', rule: 'stale', recommendation: null });
     expect(recordDecision(history, decision, NOW, ratePolicy()).rates).toBe(history.rates);
+  });
+
+  it('while behind, takes the rate the queue depth shows when the publish rate lags', () => {
+    // 2 s ago 100 waited; now 400 do, with 40/s acked: 150 + 40 = 190/s arrive, the publish rate says 60.
+    const { metrics: observed, history } = rated(4, { publish: 60, ready: 400 });
+    const decision = decide({ policy: ratePolicy(), metrics: observed, history: { ...history, rates: { ...history.rates!, backlog: 100, ready: 100 } }, now: NOW });
+    expect(decision).toMatchObject({ direction: 'up', inputs: { arrivalRate: 190 } });
+    expect(decision.reason).toMatch(/^arrivals 190\/s \(behind: 10s of work waiting\)/);
   });
 
   it('explains itself with the rates it used', () => {

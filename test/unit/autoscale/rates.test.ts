@@ -33,7 +33,7 @@ describe('updateRates', () => {
       { ready: 140, unacked: 2, consumers: 2, ackRate: 20 },
     ]);
     expect(estimates[0].arrivalSlow).toBeUndefined(); // one sample tells no delta
-    expect(estimates[1]).toMatchObject({ arrivalLast: 30, arrivalSlow: 30, arrivalFast: 30, arrivalSource: 'depth-delta' });
+    expect(estimates[1]).toMatchObject({ arrivalLast: 30, arrivalSlow: 30, arrivalFast: 30, arrivalSource: 'depth-delta', arrivalByDepth: 30 });
     expect(estimates[2].arrivalLast).toBe(30);
     expect(serviceRateOf(estimates[2])).toBe(10); // 20 acks/s ÷ 2 busy consumers
   });
@@ -95,6 +95,15 @@ describe('updateRates', () => {
     expect(second.arrivalSlow).toBeCloseTo(10 + 10 * (1 - Math.exp(-2 / 30)), 10);
     expect(second.arrivalFast).toBeCloseTo(10 + 10 * (1 - Math.exp(-2 / 4)), 10);
     expect(second.arrivalLast).toBe(20);
+  });
+
+  it('keeps the queue-depth rate beside a lagging publish rate', () => {
+    const clock = new FakeClock();
+    const [, second] = feed(clock, [
+      { ready: 10, unacked: 2, consumers: 2, ackRate: 20, publishRate: 20 },
+      { ready: 110, unacked: 2, consumers: 2, ackRate: 20, publishRate: 25 },
+    ]);
+    expect(second).toMatchObject({ arrivalLast: 25, arrivalByDepth: 70, arrivalSource: 'publish-rate' }); // 100 more in 2 s + 20/s acked
   });
 
   it('ignores a sample no newer than the last (re-read while a source is down)', () => {
