@@ -38,7 +38,7 @@ describe('buildServiceSpec', () => {
           Labels: { team: 'queues', 'com.docker.stack.namespace': 'demo', 'io.qscale.spec-hash': HASH },
           Command: ['/sbin/tini', '--'],
           Args: ['node', 'dist/worker.js', '--verbose'],
-          Env: ['QUEUE=task_a', 'BROKER_URL=amqp://guest:guest@127.0.0.1:5672'],
+          Env: ['QUEUE=task_a', 'BROKER_URL=amqp://guest:guest@127.0.0.1:5672', 'QSCALE_STOP_TIMEOUT_MS=15000'],
           Dir: '/app',
           User: '1000:1000',
           Init: true,
@@ -66,7 +66,7 @@ describe('buildServiceSpec', () => {
         ContainerSpec: {
           Image: 'qscale/worker:local',
           Labels: { 'com.docker.stack.namespace': 'demo', 'io.qscale.spec-hash': HASH },
-          Env: [],
+          Env: ['QSCALE_STOP_TIMEOUT_MS=10000'],
           StopGracePeriod: 10_000_000_000,
         },
       },

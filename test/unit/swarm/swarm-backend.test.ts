@@ -121,7 +121,7 @@ describe('SwarmBackend.up', () => {
     expect(progress(s.events).filter((line) => line.includes('worker-b'))).toEqual(['demo_worker-b: already at 1', 'converged demo_worker-b 1 after 0ms']);
     const after = await s.swarm.inspectService('demo_worker-a');
     expect(specHashOf(after)).not.toBe(before);
-    expect(after?.spec.TaskTemplate.ContainerSpec.Env).toEqual(['QUEUE=task_a2']);
+    expect(after?.spec.TaskTemplate.ContainerSpec.Env).toEqual(['QUEUE=task_a2', 'QSCALE_STOP_TIMEOUT_MS=10000']);
   });
 
   it('takes over a service docker stack deploy made, keeping settings qscale does not manage', async () => {
