@@ -156,10 +156,12 @@ async function expectBrokerEmpty(): Promise<void> {
 
 function expectHonestLedger(result: LoadTestResult, raw: unknown[]): void {
   const { overall } = result;
-  expect(overall.lost).toBe(0);
-  expect(overall.pending).toBe(0);
+  // On failure, say what the tester saw: the figures and the broker's story.
+  const seen = JSON.stringify({ outcome: result.outcome, sent: overall.sent, confirmed: overall.confirmed, completed: overall.completed, failed: overall.failed, pending: overall.pending, lost: overall.lost, broker: result.broker });
+  expect(overall.lost, seen).toBe(0);
+  expect(overall.pending, seen).toBe(0);
   // Every task is accounted for: the workers did every one, whether its publish was confirmed or not.
-  expect(overall.completed + overall.failed).toBe(overall.sent);
+  expect(overall.completed + overall.failed, seen).toBe(overall.sent);
   expect(overall.duplicates).toBe(rawDuplicates(raw));
 }
 
