@@ -168,8 +168,9 @@ describe('scale-in acceptance (Compose)', () => {
     await scaleTo('churn', 0);
     recordFault({ fault: `${roundTrips} round trips 2→4→2 during a run (${roundTrips * 2} workers drained, ${victimsThatWorked} had worked), quorum queue`, sent: counts.sent, lost: counts.lost, unconfirmed: 0, recovered: 0, duplicates: counts.duplicates, recoverySeconds: null, note: `dead-lettered ${counts.deadLettered}; redelivered ${counts.redelivered}; result messages ${counts.completedResults}` });
   }, 240_000);
-  it('qscale autoscale under a square-wave load for 2 minutes: 0 lost, 0 duplicates, every scale-in exits 0 within the grace', async () => {
-    const SQUARE_WAVE_MS = 120_000;
+  it('qscale autoscale under a square-wave load (2 minutes; the issue says 5): 0 lost, 0 duplicates, every scale-in exits 0 within the grace', async () => {
+    // The issue's figure is 5 minutes; 2 keep the suite within its budget (QSCALE_CHAOS_SQUARE_WAVE_S=300 runs the issue's).
+    const SQUARE_WAVE_MS = Number(process.env.QSCALE_CHAOS_SQUARE_WAVE_S ?? 120) * 1000;
     const HALF_PERIOD_MS = 15_000;
     const stops = watchContainerStops(`com.docker.compose.service=auto`);
     const controller = new AbortController();
@@ -218,5 +219,5 @@ describe('scale-in acceptance (Compose)', () => {
       stops.stop();
       console.log(`autoscaler stderr (last lines):\n${stderr.text.split('\n').slice(-15).join('\n')}`);
     }
-  }, 300_000);
+  }, 600_000);
 });

@@ -114,6 +114,9 @@ describe('scale-in on a Swarm', () => {
     // Each drained by itself (exit 0) before the 10 s grace.
     expect(exited.map((task) => task.exitCode)).toEqual([0, 0, 0]);
     expect(exited.filter((task) => task.stopMs === undefined || task.stopMs >= 10_000)).toEqual([]);
+    // The stopped ones had been working (their results name them), so the scale-in cut into real work.
+    const workers = new Set(ledger.of('swarm').map((result) => result.workerId));
+    expect(exited.filter((task) => !workers.has(task.id))).toEqual([]);
     expect((await brokerQueueCounts(queue))?.consumers).toBe(1);
     await expectBrokerSettled(queue, 0);
     recordFault({ fault: 'Swarm: scale 4→1 at 50 % of 2,000 tasks', sent: counts.sent, lost: counts.lost, unconfirmed: 0, recovered: 0, duplicates: counts.duplicates, recoverySeconds: downMs / 1000, note: `scale-in at ${atScaleIn} done; redelivered ${counts.redelivered}; stopped tasks exit ${exited.map((task) => task.exitCode).join(',')}` });
