@@ -58,9 +58,11 @@ export async function executePlan(engine: ContainerEngine, plan: ScalePlan, opti
   const emit: EventSink = (event) => {
     if (!abandoned()) options.onEvent(event);
   };
+  let onAbandon = () => {};
   const abandonedPromise = new Promise<typeof ABANDONED>((resolve) => {
+    onAbandon = () => resolve(ABANDONED);
     if (options.abandon?.aborted) resolve(ABANDONED);
-    options.abandon?.addEventListener('abort', () => resolve(ABANDONED), { once: true });
+    options.abandon?.addEventListener('abort', onAbandon, { once: true });
   });
 
   /** Runs one operation; false when the chain must end here (failed, conflict, or abandoned mid-way). */
@@ -132,7 +134,12 @@ export async function executePlan(engine: ContainerEngine, plan: ScalePlan, opti
     }
   };
 
-  await Promise.all(plan.chains.map(runChain));
+  try {
+    await Promise.all(plan.chains.map(runChain));
+  } finally {
+    // The autoscaler passes the same signal to every scale: a listener per run would pile up.
+    options.abandon?.removeEventListener('abort', onAbandon);
+  }
   // In plan order (by container number, each chain in its order), not in the order calls finished.
   result.done.sort((a, b) => a.number - b.number);
   result.interrupted = interrupted();

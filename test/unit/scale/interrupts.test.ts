@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { getEventListeners } from 'node:events';
 import type { ServiceDefinition } from '../../../src/core/config/compose-file.js';
 import type { WorkerService } from '../../../src/core/config/qscale-config.js';
 import { Interrupt } from '../../../src/core/errors.js';
@@ -191,3 +192,11 @@ async function waitFor(condition: () => boolean): Promise<void> {
   for (let turn = 0; turn < 1000 && !condition(); turn++) await new Promise((resolve) => setImmediate(resolve));
   expect(condition()).toBe(true);
 }
+
+describe('the abandon signal', () => {
+  it('keeps no listener once a scale is done: the autoscaler passes the same signal to every scale', async () => {
+    const { deps, abandon } = setup();
+    for (const desired of [2, 1, 3, 0, 2, 1]) await scaleService(deps, { worker: worker('worker-a'), desired }, options);
+    expect(getEventListeners(abandon.signal, 'abort')).toHaveLength(0);
+  });
+});
