@@ -52,7 +52,7 @@ export async function buildProgram(runtime: Runtime, argv: string[]): Promise<Co
   const program = new Command('qscale')
     .description('Scale, watch and load-test RabbitMQ worker fleets under Docker Compose')
     .version(VERSION)
-    .option('-c, --config <file>', 'qscale config file', 'test-config.yml')
+    .option('-c, --config <file>', 'qscale config file (default: QSCALE_CONFIG, else test-config.yml here or in the nearest parent folder)')
     .option('-f, --file <file>', 'compose file; repeatable, merged in order (default: COMPOSE_FILE, project.compose_file, else found as Compose finds it)', collect)
     .option('--profile <name>', 'activate a Compose profile, repeatable (default: COMPOSE_PROFILES)', collect)
     .option('-p, --project-name <name>', 'Compose project name (default: COMPOSE_PROJECT_NAME, the config, the folder name)')

@@ -1,13 +1,16 @@
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { configError, usageError } from '../errors.js';
 import { chooseComposeFiles } from './compose-discovery.js';
 import { loadComposeFile, type ComposeFile, type ServiceDefinition } from './compose-file.js';
-import type { Environment } from './interpolate.js';
-import { locate, parseWithSchema, readYamlFile } from './yaml-source.js';
+import { chooseConfigFile, DEFAULT_CONFIG_NAME } from './config-discovery.js';
+import { EnvFileError, parseEnvFile } from './env-file.js';
+import { interpolate, unsetVariableWarning, type Environment, type UnsetVariables } from './interpolate.js';
+import { locate, parseWithSchema, readYamlFile, type YamlPath, type YamlSource } from './yaml-source.js';
 import { autoscaleSchema, resolveAutoscalePolicy, type AutoscalePolicy } from '../autoscale/policy.js';
 
-export const DEFAULT_CONFIG_FILE = 'test-config.yml';
+export const DEFAULT_CONFIG_FILE = DEFAULT_CONFIG_NAME;
 
 const replicas = z.number().int().nonnegative();
 
@@ -103,6 +106,7 @@ export type BackendSetting = 'compose' | 'swarm' | 'auto';
 export type QueueType = 'classic' | 'quorum';
 
 export interface LoadConfigOptions {
+  /** -c/--config; unset: QSCALE_CONFIG, else test-config.yml here or in the nearest parent. */
   configFile?: string;
   /** -f: one file or several, merged in order. */
   composeFile?: string | readonly string[];
@@ -117,15 +121,22 @@ export interface LoadConfigOptions {
 export function loadConfig(options: LoadConfigOptions = {}): QscaleConfig {
   const env = options.env ?? process.env;
   const cwd = options.cwd ?? process.cwd();
-  const configFile = options.configFile ?? DEFAULT_CONFIG_FILE;
-  const configPath = path.resolve(cwd, configFile);
+  const chosenConfig = chooseConfigFile({ flag: options.configFile, env, cwd });
+  const configFile = chosenConfig.displayName;
+  const configPath = chosenConfig.file;
   const source = readYamlFile(configPath, configFile);
-  const raw = parseWithSchema(source, configSchema);
+  // ${VAR} as in compose files: the environment, then the .env beside the config.
+  const configEnv: Environment = { ...readConfigDotEnv(path.dirname(configPath), env), ...env };
+  const unset: UnsetVariables = new Set();
+  const raw = parseWithSchema(source, configSchema, interpolateConfig(source, configEnv, unset));
+  const brokerUrl = overrideUrl(env, 'QSCALE_BROKER_URL', /^amqps?:\/\//, 'an amqp:// or amqps:// URL') ?? raw.broker.url;
+  const managementUrl = overrideUrl(env, 'QSCALE_MANAGEMENT_URL', /^https?:\/\//, 'an http:// or https:// URL') ?? raw.broker.management_url;
 
   const flagFiles = typeof options.composeFile === 'string' ? [options.composeFile] : options.composeFile;
   const chosen = chooseComposeFiles({ cwd, flagFiles, env, configured: raw.project.compose_file, configDir: path.dirname(configPath) });
   const compose = loadComposeFile(chosen.files, env, undefined, { displayNames: chosen.displayNames, profiles: options.profiles, workers: Object.keys(raw.workers) });
   compose.warnings.unshift(...chosen.warnings);
+  for (const warning of [...unset].map(unsetVariableWarning)) if (!compose.warnings.includes(warning)) compose.warnings.push(warning);
 
   const maxPerQueue = raw.system.scaling.max_workers_per_queue;
   const workers: WorkerService[] = Object.entries(raw.workers).map(([name, worker]) => {
@@ -156,7 +167,7 @@ export function loadConfig(options: LoadConfigOptions = {}): QscaleConfig {
       workerPath: at('autoscale'),
       minReplicas: worker.min_replicas,
       maxReplicas,
-      hasManagementApi: raw.broker.management_url !== undefined,
+      hasManagementApi: managementUrl !== undefined,
     });
     return { name, queue: worker.queue, minReplicas: worker.min_replicas, maxReplicas, initialReplicas, queueType: worker.queue_type, definition, autoscale };
   });
@@ -166,7 +177,7 @@ export function loadConfig(options: LoadConfigOptions = {}): QscaleConfig {
     configFile,
     project: { name, workingDir: compose.workingDir, configFiles: compose.files },
     compose,
-    broker: { url: env.QSCALE_BROKER_URL || raw.broker.url, managementUrl: raw.broker.management_url, resultsQueue: raw.broker.results_queue },
+    broker: { url: brokerUrl, managementUrl, resultsQueue: raw.broker.results_queue },
     scaling: { enabled: raw.system.scaling.enabled, autoScale: raw.system.scaling.auto_scale, maxWorkersPerQueue: maxPerQueue },
     backend: raw.system.backend,
     workers,
@@ -178,6 +189,51 @@ export function loadConfig(options: LoadConfigOptions = {}): QscaleConfig {
       timeout: raw.load_test.timeout,
     },
   };
+}
+
+/** The .env beside test-config.yml, parsed by Compose's rules; empty when there is none. */
+function readConfigDotEnv(dir: string, env: Environment): Record<string, string> {
+  const file = path.join(dir, '.env');
+  if (!existsSync(file) || !statSync(file).isFile()) return {};
+  try {
+    return parseEnvFile(readFileSync(file, 'utf8'), env);
+  } catch (error) {
+    if (error instanceof EnvFileError) throw configError(`${file}: line ${error.line}: ${error.message}`);
+    throw configError(`${file}: ${(error as Error).message}`);
+  }
+}
+
+/**
+ * The config's data with ${VAR} replaced in every string. A value that was a variable and now
+ * reads as a number or a boolean (`max_replicas: ${MAX}`) becomes one, as YAML would have read it.
+ */
+function interpolateConfig(source: YamlSource, env: Environment, unset: UnsetVariables): unknown {
+  const walk = (value: unknown, at: YamlPath): unknown => {
+    if (typeof value === 'string') {
+      if (!value.includes('$')) return value;
+      let result: string;
+      try {
+        result = interpolate(value, env, unset);
+      } catch (error) {
+        throw configError(locate(source, at, (error as Error).message));
+      }
+      if (/^-?(0|[1-9]\d*)(\.\d+)?$/.test(result)) return Number(result);
+      if (result === 'true' || result === 'false') return result === 'true';
+      return result;
+    }
+    if (Array.isArray(value)) return value.map((item, index) => walk(item, [...at, index]));
+    if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, walk(item, [...at, key])]));
+    return value;
+  };
+  return walk(source.data, []);
+}
+
+/** An environment override of a URL in the config, checked here since no file line can be blamed. */
+function overrideUrl(env: Environment, name: string, shape: RegExp, expected: string): string | undefined {
+  const value = env[name];
+  if (!value) return undefined;
+  if (!shape.test(value)) throw configError(`${name}: must be ${expected}`);
+  return value;
 }
 
 /**
