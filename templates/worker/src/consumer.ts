@@ -89,6 +89,8 @@ export interface ConsumerDependencies {
   unroutable: UnroutableResults;
   /** The broker cancelled the consumer (its queue was deleted, say). */
   onCancelled?(): void;
+  /** A copy of a task was returned: its queue (quarantine, dead-letter) is gone; the worker declares its queues again. */
+  onQueueMissing?(queue: string): void;
 }
 
 /** Counters over the worker's life, across reconnections. */
@@ -250,7 +252,7 @@ export class TaskConsumer {
       for (const held of unfinished) {
         held.handedOff = true;
         const copy = this.copyOf(held.task, this.source, { [INTERRUPTED_HEADER]: interruptedOf(held.task.headers) + 1 });
-        this.publishThenSettle(held.task, [copy], () => (this.deps.stats.interrupted += 1), settled);
+        this.publishThenSettle(held.task, [copy], () => (this.deps.stats.interrupted += 1), settled, false);
       }
     });
   }
@@ -423,7 +425,7 @@ export class TaskConsumer {
 
   /** Returns an unstarted task to its queue as an identical copy; the original is acked once the copy is confirmed. */
   private handBack(task: InboundTask): void {
-    this.publishThenSettle(task, [this.copyOf(task, this.source, {})], () => (this.deps.stats.handedBack += 1));
+    this.publishThenSettle(task, [this.copyOf(task, this.source, {})], () => (this.deps.stats.handedBack += 1), undefined, false);
   }
 
   private copyOf(task: InboundTask, queue: string, headers: Record<string, unknown>): Outgoing {
@@ -451,16 +453,24 @@ export class TaskConsumer {
 
   /**
    * Publishes the messages; once the broker confirmed them all, acks the task and calls onSettled.
-   * A copy of the task that was refused or returned (its queue gone) sends the task back to the
-   * queue instead, so it is never lost; a result that was returned is counted unroutable.
+   * A message the broker refused sends the task back to its queue instead, so it is never lost: as
+   * an identical copy when `mayHandBack` (a requeue would flag it redelivered, and the next worker
+   * would count a delivery abandoned that was not), else by a requeue. A copy returned (its queue
+   * gone) requeues the task and asks the worker to declare its queues again: retrying before that
+   * would loop at broker speed. A result that was returned is counted unroutable.
    */
-  private publishThenSettle(task: InboundTask, messages: Outgoing[], onSettled: () => void, onDone?: () => void): void {
+  private publishThenSettle(task: InboundTask, messages: Outgoing[], onSettled: () => void, onDone?: () => void, mayHandBack = true): void {
     this.unconfirmed += 1;
     let awaiting = messages.length;
     let failure: Error | null = null;
+    let missingQueue: string | undefined;
     const finish = () => {
       this.unconfirmed -= 1;
-      this.settle(task, failure, onSettled);
+      if (missingQueue !== undefined) {
+        this.deps.log.warn('a queue of the worker does not exist (deleted?); the task goes back to the queue and the worker reconnects to declare its queues again', { queue: missingQueue, taskId: task.messageId });
+        this.settle(task, failure, onSettled, false);
+        this.deps.onQueueMissing?.(missingQueue);
+      } else this.settle(task, failure, onSettled, mayHandBack && !task.redelivered);
       onDone?.();
       this.progressed();
     };
@@ -468,7 +478,10 @@ export class TaskConsumer {
       const outgoing = messages[index];
       const confirmed: Confirmed = (error) => {
         if (error instanceof UnroutableError && outgoing.kind === 'result') this.deps.unroutable.record(outgoing.queue, outgoing.taskId);
-        else failure ??= error;
+        else {
+          if (error instanceof UnroutableError) missingQueue ??= outgoing.queue;
+          failure ??= error;
+        }
         if (--awaiting === 0) finish();
       };
       try {
@@ -485,8 +498,14 @@ export class TaskConsumer {
     }
   }
 
-  private settle(task: InboundTask, failure: Error | null, onSettled: () => void): void {
+  private settle(task: InboundTask, failure: Error | null, onSettled: () => void, mayHandBack: boolean): void {
     const { channel, log, stats } = this.deps;
+    if (failure && mayHandBack) {
+      // Not redelivered, so the copy loses nothing; if it too is refused, the task is requeued.
+      log.warn('the broker did not take a message for this task; the task goes back to the queue as a copy', { taskId: task.messageId, error: failure.message });
+      this.publishThenSettle(task, [this.copyOf(task, this.source, {})], () => {}, undefined, false);
+      return;
+    }
     if (failure) {
       stats.abandoned += 1;
       try {

@@ -144,7 +144,9 @@ export class Worker {
     if (this.stopping) throw new Error('stopping');
 
     const common = { workerId: this.workerId, maxAttempts: this.settings.maxAttempts, resultsQueue: this.settings.resultsQueue, defaults: this.settings.work, queue };
-    const dependencies = { ...this.deps, cancellations: this.cancellations, unroutable: this.unroutable, onCancelled: () => model.close().catch(() => {}) };
+    // Reconnecting runs this setup again, which declares the queue that was deleted.
+    const reconnect = () => void model.close().catch(() => {});
+    const dependencies = { ...this.deps, cancellations: this.cancellations, unroutable: this.unroutable, onCancelled: reconnect, onQueueMissing: reconnect };
     session.consumers.push(
       new TaskConsumer({ ...common, concurrency: this.settings.concurrency, maxUnconfirmed: prefetch }, { ...dependencies, channel: taskChannelOf(taskChannel) }),
       new TaskConsumer({ ...common, quarantine: true, concurrency: 1, maxUnconfirmed: 1 }, { ...dependencies, channel: taskChannelOf(quarantineChannel) }),

@@ -9,7 +9,7 @@ import { deferred, FakeChannel, flush, recordingLogger } from './fake-channel.js
 const silent: Logger = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {}, enabled: () => false };
 
 function setup(
-  options: { concurrency?: number; maxUnconfirmed?: number; defaults?: Partial<WorkPlan>; random?: number; log?: Logger; quarantine?: boolean; cancellations?: RunCancellations; clock?: { now: number } } = {},
+  options: { concurrency?: number; maxUnconfirmed?: number; defaults?: Partial<WorkPlan>; random?: number; log?: Logger; quarantine?: boolean; cancellations?: RunCancellations; clock?: { now: number }; onQueueMissing?: (queue: string) => void } = {},
 ) {
   const channel = new FakeChannel();
   const stats = new WorkerStats();
@@ -36,6 +36,7 @@ function setup(
       cancellations,
       unroutable: new UnroutableResults(stats, log, () => clock.now),
       now: () => clock.now,
+      onQueueMissing: options.onQueueMissing,
       work: {
         // Work finishes when the test says so.
         sleep: () => {
@@ -192,14 +193,28 @@ describe('TaskConsumer', () => {
       expect([consumer.inFlight, stats.completed]).toEqual([0, 2]);
     });
 
-    it('returns a task to the queue when the broker refuses its result, and counts nothing done', async () => {
+    it('returns a task to the queue as an identical copy when the broker refuses its result (a requeue would count it abandoned), and counts nothing done', async () => {
+      const { channel, consumer, stats, finishAll } = setup();
+      channel.autoConfirm = false;
+      await consumer.start();
+      const t1 = channel.deliver({ messageId: 't1', headers: { [ATTEMPT_HEADER]: 2 } });
+      await finishAll();
+      channel.confirm(1, new Error('message nacked'));
+      channel.confirm(1);
+      expect(channel.calls.slice(1)).toEqual(['result t1 completed → results.run1', 'copy t1 → task_a', 'ack t1']);
+      expect(channel.copiesTo('task_a')[0]).toEqual({ queue: 'task_a', body: t1.body, properties: expect.objectContaining({ headers: { [ATTEMPT_HEADER]: 2 } }) });
+      expect([stats.processed, stats.abandoned, consumer.inFlight]).toEqual([0, 0, 0]);
+    });
+
+    it('requeues a task whose hand-back copy is refused too', async () => {
       const { channel, consumer, stats, finishAll } = setup();
       channel.autoConfirm = false;
       await consumer.start();
       channel.deliver({ messageId: 't1' });
       await finishAll();
       channel.confirm(1, new Error('message nacked'));
-      expect(channel.calls.slice(1)).toEqual(['result t1 completed → results.run1', 'nack t1 requeue=true']);
+      channel.confirm(1, new Error('message nacked'));
+      expect(channel.calls.slice(1)).toEqual(['result t1 completed → results.run1', 'copy t1 → task_a', 'nack t1 requeue=true']);
       expect([stats.processed, stats.abandoned, consumer.inFlight]).toEqual([0, 1, 0]);
     });
 
@@ -217,8 +232,10 @@ describe('TaskConsumer', () => {
       expect(acks(channel.calls)).toEqual(['ack t1']);
       channel.confirm(1, new Error('message nacked'));
       channel.confirm(1);
-      expect(acks(channel.calls)).toEqual(['ack t1', 'nack t2 requeue=true']);
-      expect([stats.retried, stats.abandoned]).toEqual([1, 1]);
+      channel.confirm(1);
+      expect(acks(channel.calls)).toEqual(['ack t1', 'ack t2']);
+      expect(channel.copiesTo('task_a').map((copy) => copy.properties.headers)).toEqual([{ [ATTEMPT_HEADER]: 2 }, { [ATTEMPT_HEADER]: 2 }, {}]);
+      expect([stats.retried, stats.abandoned]).toEqual([1, 0]);
     });
 
     it('dead-letters only after the dead-letter copy and the result are confirmed; a refused copy returns the task to the queue', async () => {
@@ -235,8 +252,10 @@ describe('TaskConsumer', () => {
       await finishAll();
       channel.confirm(1, new Error('message nacked'));
       channel.confirm(1);
-      expect(acks(channel.calls)).toEqual(['ack junk', 'nack junk2 requeue=true']);
-      expect([stats.deadLettered, stats.abandoned]).toEqual([1, 1]);
+      channel.confirm(1);
+      expect(acks(channel.calls)).toEqual(['ack junk', 'ack junk2']);
+      expect(channel.copiesTo('task_a')).toHaveLength(1);
+      expect([stats.deadLettered, stats.abandoned]).toEqual([1, 0]);
     });
 
     it('starts no task while maxUnconfirmed tasks would then await their confirm', async () => {
@@ -333,6 +352,10 @@ describe('TaskConsumer', () => {
       await flush();
       expect(drained).toBe(false);
       channel.confirm(1, new Error('message nacked'));
+      await flush();
+      // t3 goes back to the queue as a copy: the drain waits for that confirm too.
+      expect(drained).toBe(false);
+      channel.confirm(1);
       await draining;
       expect(channel.calls.slice(1)).toEqual([
         'result t1 completed → results.run1',
@@ -341,7 +364,8 @@ describe('TaskConsumer', () => {
         'cancel ctag-1',
         'ack t1',
         'ack t2',
-        'nack t3 requeue=true',
+        'copy t3 → task_a',
+        'ack t3',
       ]);
       expect(consumer.inFlight).toBe(0);
     });
@@ -579,14 +603,22 @@ describe('TaskConsumer', () => {
       ]);
     });
 
-    it('returns a task to the queue when its copy is unroutable, so a deleted quarantine queue loses nothing', async () => {
-      const { channel, consumer, stats, finishAll } = setup();
+    it('returns a task to the queue when its copy is unroutable and has the worker declare its queues again: no loop, no extra abandonment', async () => {
+      const missing: string[] = [];
+      const { channel, consumer, stats, finishAll } = setup({ onQueueMissing: (queue) => missing.push(queue) });
       channel.missingQueues.add('task_a.quarantine');
       await consumer.start();
-      channel.deliver({ messageId: 't1', redelivered: true });
+      channel.deliver({ messageId: 't1', redelivered: true, headers: { [ABANDONED_HEADER]: 1 } });
       await finishAll();
       expect(channel.calls.slice(1)).toEqual(['copy t1 → task_a.quarantine', 'nack t1 requeue=true']);
-      expect([stats.quarantined, stats.abandoned]).toEqual([0, 1]);
+      expect(missing).toEqual(['task_a.quarantine']);
+      // The worker reconnected and declared the queue; the broker redelivers the requeued task.
+      channel.missingQueues.delete('task_a.quarantine');
+      channel.deliver({ messageId: 't1', redelivered: true, headers: { [ABANDONED_HEADER]: 1 } });
+      await finishAll();
+      expect(channel.calls.slice(3)).toEqual(['copy t1 → task_a.quarantine', 'ack t1']);
+      expect(channel.copiesTo('task_a.quarantine').map((copy) => copy.properties.headers)).toEqual([{ [ABANDONED_HEADER]: 2 }, { [ABANDONED_HEADER]: 2 }]);
+      expect([stats.quarantined, missing.length]).toEqual([1, 1]);
     });
   });
 });
