@@ -60,8 +60,7 @@ export function containerSpec(project: ProjectIdentity, definition: ServiceDefin
     image: definition.image,
     command: definition.command,
     entrypoint: definition.entrypoint,
-    // The worker drains within the stop timeout the engine gives it before SIGKILL.
-    env: [...Object.entries(definition.environment).filter(([key]) => key !== STOP_TIMEOUT_ENV).map(([key, value]) => `${key}=${value}`), `${STOP_TIMEOUT_ENV}=${stopTimeoutSeconds * 1000}`],
+    env: workerEnvironment(definition, stopTimeoutSeconds * 1000),
     labels,
     user: definition.user,
     workingDir: definition.workingDir,
@@ -87,6 +86,16 @@ export function containerSpec(project: ProjectIdentity, definition: ServiceDefin
 
 export function stopGraceMs(definition: ServiceDefinition): number {
   return definition.stopGracePeriodMs ?? DEFAULT_STOP_GRACE_MS;
+}
+
+/**
+ * The service's environment as `KEY=value` lines, with STOP_TIMEOUT_ENV set to the stop timeout the
+ * engine gives the container before SIGKILL: the worker derives its drain deadline from it. Docker
+ * takes whole seconds for a container, Swarm the grace as it is, so each backend passes its own.
+ */
+export function workerEnvironment(definition: ServiceDefinition, engineStopTimeoutMs: number): string[] {
+  const lines = Object.entries(definition.environment).filter(([key]) => key !== STOP_TIMEOUT_ENV).map(([key, value]) => `${key}=${value}`);
+  return [...lines, `${STOP_TIMEOUT_ENV}=${engineStopTimeoutMs}`];
 }
 
 function restartPolicy(restart: string | undefined): ContainerSpec['restartPolicy'] {

@@ -277,7 +277,7 @@ async function carryOut(deps: ScaleDependencies, prepared: PreparedScale, option
       if (deps.signal?.aborted) return await outcomeOf();
       const observed = await deps.engine.listContainers(serviceFilter(options.project.name, worker.name));
       const scaledDown = result.done.some((operation) => operation.kind === 'stop');
-      const expectedLive = plan.current + result.done.filter((operation) => operation.kind === 'start').length - result.done.filter((operation) => operation.kind === 'stop').length;
+      const expectedLive = estimateAfter(plan.current, result.done);
       const live = liveContainers(observed).length;
       plan = planScale({ project: options.project, definition: worker.definition, hash: prepared.hash, observed, desired, stopTimeoutSeconds: prepared.stopTimeoutSeconds, workerStates: prepared.workerStates });
       if (isEmptyPlan(plan)) return await outcomeOf();

@@ -1,8 +1,7 @@
 import { LABEL, STACK_LABEL, stackServiceName } from '../compose-labels.js';
 import type { ServiceDefinition } from '../config/compose-file.js';
 import { usageError } from '../errors.js';
-import { stopGraceMs } from '../scale/container-spec.js';
-import { STOP_TIMEOUT_ENV } from '../../../templates/worker/src/protocol.js';
+import { stopGraceMs, workerEnvironment } from '../scale/container-spec.js';
 import type { SwarmServiceSpec } from '../ports/swarm.js';
 import { stableHash } from '../stable-hash.js';
 
@@ -25,8 +24,7 @@ export function buildServiceSpec(project: string, definition: ServiceDefinition,
     Labels: { ...definition.labels, [STACK_LABEL.namespace]: project },
     Command: definition.entrypoint,
     Args: definition.command,
-    // As on Compose: the worker's drain deadline follows the grace Swarm gives it before SIGKILL.
-    Env: [...Object.entries(definition.environment).filter(([key]) => key !== STOP_TIMEOUT_ENV).map(([key, value]) => `${key}=${value}`), `${STOP_TIMEOUT_ENV}=${stopGraceMs(definition)}`],
+    Env: workerEnvironment(definition, stopGraceMs(definition)),
     Dir: definition.workingDir,
     User: definition.user,
     Init: definition.init,
