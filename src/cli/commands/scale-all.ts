@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import { assertScalingEnabled } from '../../core/scale/scale-service.js';
+import { assertScalingEnabled, checkScaleRequest } from '../../core/scale/scale-service.js';
 import { parseCount, parseSeconds } from '../parse.js';
 import { addChangeOptions, contextOf, progressFor, runChange, type ChangeOptions, type Runtime } from '../runtime.js';
 
@@ -13,12 +13,10 @@ export function scaleAllCommand(runtime: Runtime): Command {
     const stopTimeoutSeconds = parseSeconds(options.timeout, '--timeout');
     const { config } = context;
     assertScalingEnabled(config.scaling, config.configFile);
+    // Every service's limits, before the engine is contacted (exit 2, nothing changed).
+    const requests = config.workers.map((worker) => ({ worker, desired, stopTimeoutSeconds }));
+    for (const request of requests) checkScaleRequest(request, config.scaling.maxWorkersPerQueue);
     const backend = await context.backend(progressFor(context, options));
-    await runChange(context, options, () =>
-      backend.scale(
-        config.workers.map((worker) => ({ worker, desired, stopTimeoutSeconds })),
-        { dryRun: options.dryRun },
-      ),
-    );
+    await runChange(context, options, () => backend.scale(requests, { dryRun: options.dryRun }));
   });
 }

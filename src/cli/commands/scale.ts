@@ -1,6 +1,6 @@
 import { Command } from 'commander';
 import { findWorker } from '../../core/config/qscale-config.js';
-import { assertScalingEnabled } from '../../core/scale/scale-service.js';
+import { assertScalingEnabled, checkScaleRequest } from '../../core/scale/scale-service.js';
 import { parseCount, parseSeconds } from '../parse.js';
 import { addChangeOptions, contextOf, progressFor, runChange, type ChangeOptions, type Runtime } from '../runtime.js';
 
@@ -16,7 +16,10 @@ export function scaleCommand(runtime: Runtime): Command {
     const { config } = context;
     const worker = findWorker(config, service);
     assertScalingEnabled(config.scaling, config.configFile);
+    // Limits are known without Docker: refuse before the engine is contacted (exit 2).
+    const request = { worker, desired, stopTimeoutSeconds };
+    checkScaleRequest(request, config.scaling.maxWorkersPerQueue);
     const backend = await context.backend(progressFor(context, options));
-    await runChange(context, options, () => backend.scale([{ worker, desired, stopTimeoutSeconds }], { dryRun: options.dryRun }));
+    await runChange(context, options, () => backend.scale([request], { dryRun: options.dryRun }));
   });
 }

@@ -20,6 +20,7 @@ export function statusCommand(runtime: Runtime): Command {
       const signal = untilInterruptedOrClosed(runtime.signal, deps.stdout);
       const context = contextOf({ ...runtime, signal }, self);
       const { config } = context;
+      const intervalMs = typeof options.watch === 'string' ? parseIntervalMs(options.watch, '--watch') : 2000;
       const backend = await context.backend();
       const collect = () => collectStatus(backend, () => deps.openBroker(config.broker.url, config.broker.managementUrl), maskUrlPasswords(config.broker.url));
       if (!options.watch) {
@@ -34,7 +35,6 @@ export function statusCommand(runtime: Runtime): Command {
         if (!status.broker.reachable) throw new QscaleError('BROKER_UNREACHABLE', `nothing could be read from the broker: ${status.broker.error ?? status.broker.endpoint}`);
         return;
       }
-      const intervalMs = typeof options.watch === 'string' ? parseIntervalMs(options.watch, '--watch') : 2000;
       let previousLines = 0;
       // A Docker restart is ridden out: one line when the engine goes, one when it is back.
       const outage = new EngineOutage();
