@@ -136,7 +136,7 @@ describe('streaming commands piped into head', () => {
     expect(piped.stderr()).not.toMatch(NO_STACK);
   });
 
-  it('autoscale --dry-run | head -1: keeps deciding after head left (its metrics say so), and ends cleanly when stopped', async () => {
+  it('autoscale --dry-run --metrics-port 0 | head -1: keeps deciding after head left (its metrics say so), and ends cleanly when stopped', async () => {
     const piped = pipedIntoHead(1, 'autoscale', '--dry-run', '--interval', '300ms', '--metrics-port', '0');
     expect(await piped.headOutput).toMatch(/svc/);
     // Head is gone; the next decision meets the closed pipe.
@@ -155,6 +155,13 @@ describe('streaming commands piped into head', () => {
     piped.qscale.kill('SIGTERM');
     expect(await exitWithin(piped, 10_000)).toBe(143);
     expect(piped.stderr()).not.toMatch(/\n\s+at |EPIPE/);
+  });
+
+  it('autoscale --dry-run | head -1 exits 0: a dry run nobody reads has nothing left to do', async () => {
+    const piped = pipedIntoHead(1, 'autoscale', '--dry-run', '--interval', '300ms');
+    expect(await piped.headOutput).toMatch(/svc/);
+    expect(await exitWithin(piped, 10_000)).toBe(0);
+    expect(piped.stderr()).not.toMatch(NO_STACK);
   });
 
   it('autoscale --dry-run --once | head -1 exits 0', async () => {

@@ -61,9 +61,13 @@ export async function autoscaleFleet(context: CommandContext, workers: WorkerSer
     out.info(`Prometheus metrics on http://127.0.0.1:${server.port}/metrics`);
   }
   if (!options.json && !options.once) out.info(out.color.dim(`every ${intervalMs / 1000}s${options.dryRun ? ', dry run' : ''} · Ctrl-C to stop`));
-  // Scaling must not depend on someone reading the decisions (`autoscale | head`): it goes on, unprinted.
+  // Scaling must not depend on someone reading the decisions (`autoscale | head`): it goes on,
+  // unprinted. A dry run has nothing left to do once nobody reads it (unless its metrics are
+  // served): it ends with 0, as any command that only prints.
+  const onlyPrints = options.dryRun && metricsPort === undefined;
+  const signal = onlyPrints ? AbortSignal.any([context.signal, out.stdoutClosedSignal]) : context.signal;
   const onStdoutClosed = () => out.info(`stdout was closed: ${options.dryRun ? 'deciding' : 'autoscaling'} goes on without printing decisions (Ctrl-C to stop)`);
-  out.stdoutClosedSignal.addEventListener('abort', onStdoutClosed, { once: true });
+  if (!onlyPrints) out.stdoutClosedSignal.addEventListener('abort', onStdoutClosed, { once: true });
   try {
     await runAutoscaler(
       {
@@ -71,7 +75,7 @@ export async function autoscaleFleet(context: CommandContext, workers: WorkerSer
         backend: await context.backend(progressRenderer(out, 'quiet')),
         openBroker: () => context.deps.openBroker(config.broker.url, config.broker.managementUrl, { liveCounts: true }),
         clock: context.deps.clock,
-        signal: context.signal,
+        signal,
         metrics,
         onEvent: (event) => {
           if (event.type === 'decision') {

@@ -172,6 +172,21 @@ describe('streaming commands when stdout is closed', () => {
     expect(run.stderr.text).toBe('');
   });
 
+  it('autoscale --dry-run without a metrics endpoint ends with 0 once the reader is gone: nothing would be left to do', async () => {
+    const engine = new FakeEngine(() => 1_700_000_000_000, ['demo/worker:1']);
+    engine.seed('demo-worker-a-1', { [LABEL.project]: 'demo', [LABEL.service]: 'worker-a', [LABEL.containerNumber]: '1', [LABEL.oneoff]: 'False' });
+    const stats = new Map([['task_a', { queue: 'task_a', ready: 0, unacked: 0, consumers: 1 }]]);
+    const stdout = new ClosingPipe(1, true);
+    const clock = new FakeClock();
+    const run = start(['autoscale', 'worker-a', '--dry-run', '--interval', '1s'], { stdout, clock, createEngine: () => engine, openBroker: async () => new FakeBrokerAdmin(stats) });
+    await until(() => clock.sleepers > 0);
+    await clock.advance(1000);
+    expect(await run.exit).toBe(0);
+    expect(stdout.writesAfterClose).toBeGreaterThan(0);
+    expect(engine.names('running')).toEqual(['demo-worker-a-1']);
+    expect(run.stderr.text).not.toMatch(/EPIPE|\n\s+at |stdout was closed/);
+  });
+
   it('autoscale keeps deciding and scaling after its stdout is closed, says so once on stderr, and stops only when told', async () => {
     const engine = new FakeEngine(() => 1_700_000_000_000, ['demo/worker:1']);
     engine.seed('demo-worker-a-1', { [LABEL.project]: 'demo', [LABEL.service]: 'worker-a', [LABEL.containerNumber]: '1', [LABEL.oneoff]: 'False' });
