@@ -92,7 +92,7 @@ export function readSettings(env: Env): WorkerSettings {
     workerId: text('WORKER_ID'),
     logLevel,
     heartbeatFile: text('HEARTBEAT_FILE') ?? DEFAULT_HEARTBEAT_FILE,
-    drainTimeoutMs: integer('DRAIN_TIMEOUT_MS', drainTimeoutFor(integer(STOP_TIMEOUT_ENV, DEFAULT_STOP_TIMEOUT_MS, 1)), 1),
+    drainTimeoutMs: integer('DRAIN_TIMEOUT_MS', drainTimeoutFor(integer(STOP_TIMEOUT_ENV, DEFAULT_STOP_TIMEOUT_MS, 0)), 1),
   };
 }
 

@@ -29,6 +29,8 @@ describe('readSettings', () => {
     expect(readSettings({ QUEUE: 'q', QSCALE_STOP_TIMEOUT_MS: '5000' }).drainTimeoutMs).toBe(4_000);
     expect(readSettings({ QUEUE: 'q', QSCALE_STOP_TIMEOUT_MS: '30000' }).drainTimeoutMs).toBe(27_000);
     expect(readSettings({ QUEUE: 'q', QSCALE_STOP_TIMEOUT_MS: '500' }).drainTimeoutMs).toBe(100);
+    // stop_grace_period: 0s: the engine kills at once; the worker starts, with the floor as its deadline.
+    expect(readSettings({ QUEUE: 'q', QSCALE_STOP_TIMEOUT_MS: '0' }).drainTimeoutMs).toBe(100);
   });
 
   it('takes DRAIN_TIMEOUT_MS over the stop timeout', () => {
@@ -52,7 +54,7 @@ describe('readSettings', () => {
     [{ QUEUE: 'q', LOG_LEVEL: 'loud' }, 'LOG_LEVEL: expected debug, info, warn or error, got "loud"'],
     [{ QUEUE: 'q', QUEUE_TYPE: 'stream' }, 'QUEUE_TYPE: expected classic or quorum, got "stream"'],
     [{ QUEUE: 'q', CRASH_RATE: '2' }, 'CRASH_RATE: expected a probability between 0 and 1, got "2"'],
-    [{ QUEUE: 'q', QSCALE_STOP_TIMEOUT_MS: '10s' }, 'QSCALE_STOP_TIMEOUT_MS: expected a whole number ≥ 1, got "10s"'],
+    [{ QUEUE: 'q', QSCALE_STOP_TIMEOUT_MS: '10s' }, 'QSCALE_STOP_TIMEOUT_MS: expected a whole number ≥ 0, got "10s"'],
   ])('%j fails with a message naming the variable', (env, message) => {
     expect(() => readSettings(env)).toThrow(message);
   });
