@@ -1,3 +1,5 @@
+import { maskUrlPasswords } from './secrets.js';
+
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 
 const RANK: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
@@ -6,13 +8,6 @@ export type Logger = Record<LogLevel, (msg: string, fields?: Record<string, unkn
   /** Whether lines at this level are written: lets a hot path skip building their fields. */
   enabled(level: LogLevel): boolean;
 };
-
-/** Masks the password of any URL in the text (amqp://user:secret@host → amqp://user:***@host). */
-export function maskUrlPasswords(text: string): string {
-  return text.replace(/([a-z][a-z0-9+.-]*:\/\/[^:/?#@\s]*:)([^@/\s]*)@/gi, (_match, prefix: string, password: string) =>
-    password === '' ? `${prefix}@` : `${prefix}***@`,
-  );
-}
 
 /** One JSON object per line; warnings and errors to stderr. Passwords in URLs never leave. */
 export function createLogger(
