@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import packageJson from '../../package.json' with { type: 'json' };
+import { examplesText } from './help-examples.js';
 import { writeTo } from './output.js';
 import type { Runtime } from './runtime.js';
 
@@ -24,6 +25,7 @@ const COMMANDS: Array<[name: string, load: () => Promise<CommandFactory>]> = [
   ['events', async () => (await import('./commands/events.js')).eventsCommand],
   ['init', async () => (await import('./commands/init.js')).initCommand],
   ['autoscale', async () => (await import('./commands/autoscale.js')).autoscaleCommand],
+  ['completion', async () => (await import('./commands/completion.js')).completionCommand],
 ];
 
 /** Global options that take a value: what follows them is not the command's name. */
@@ -61,13 +63,28 @@ export async function buildProgram(runtime: Runtime, argv: string[]): Promise<Co
     // As with docker compose, global options come before the command, so `logs -f` means follow
     // while `qscale -f other.yml ps` names a compose file.
     .enablePositionalOptions()
+    .addHelpText(
+      'after',
+      `
+Examples:
+  qscale up && qscale status --watch
+  qscale scale worker-a 4
+  qscale -c ops/fleet.yml -f compose.yaml -f compose.prod.yaml ps
+  source <(qscale completion bash)
+
+The config is -c, else QSCALE_CONFIG, else test-config.yml here or in the nearest parent folder.
+Exit codes: 0 ok, 1 operational failure, 2 usage or config error, 99 load-test thresholds failed, 130 Ctrl-C, 143 SIGTERM.`,
+    )
     .exitOverride();
   const named = commandNamed(argv);
   const factories = await Promise.all(COMMANDS.filter(([name]) => named === undefined || name === named).map(([, load]) => load()));
   for (const make of factories) {
     // addCommand does not pass settings down as .command() would: give each the same output.
     // --no-color is global, yet users type it after the command too (`qscale logs --no-color`).
-    program.addCommand(make(runtime).option('--no-color', 'no colours').configureOutput(output).exitOverride());
+    const command = make(runtime).option('--no-color', 'no colours').configureOutput(output).exitOverride();
+    const examples = examplesText(command.name());
+    if (examples) command.addHelpText('after', examples);
+    program.addCommand(command);
   }
   return program;
 }
