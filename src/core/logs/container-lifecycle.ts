@@ -4,6 +4,7 @@ import type { ContainerSummary } from '../ports/container-engine.js';
 import type { ContainerEvent, ContainerLogSource } from '../ports/container-logs.js';
 import { containerChanges, EngineOutage, type EngineOutageEvent } from './engine-outage.js';
 import { logContainerOf, type LogContainer } from './log-container.js';
+import { sinceAfter } from './since-after.js';
 
 export type LifecycleKind = 'created' | 'started' | 'died' | 'removed' | 'health';
 
@@ -86,7 +87,7 @@ export async function followLifecycle(
     try {
       for await (const event of source.containerEvents(filter, { sinceSeconds }, signal)) {
         if (signal.aborted) return;
-        sinceSeconds = (event.time + 1) / 1000;
+        sinceSeconds = sinceAfter(event);
         if (!inServices(event.attributes, options.services)) continue;
         const lifecycle = lifecycleEventOf(event);
         if (!lifecycle) continue;

@@ -8,6 +8,7 @@ import { DockerStreamDemuxer, type LogStreamName } from './demux-docker-stream.j
 import { logContainerOf, type LogContainer } from './log-container.js';
 import { FrameTimestampReader } from './frame-timestamps.js';
 import { LineSplitter } from './split-lines.js';
+import { sinceAfter } from './since-after.js';
 
 /** What following logs reports. The core never prints; the CLI renders these. */
 export type LogEvent =
@@ -229,7 +230,7 @@ class FleetLogFollower {
         for await (const event of this.deps.source.containerEvents(projectFilter(this.options.project), { sinceSeconds: since }, this.run.signal)) {
           if (this.run.signal.aborted) return;
           // Re-subscribing starts just after the last event handled, so none is reported twice.
-          since = (event.time + 0.001) / 1000;
+          since = sinceAfter(event);
           await this.onEngineEvent(event);
         }
       } catch {

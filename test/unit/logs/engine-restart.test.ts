@@ -69,6 +69,25 @@ describe('followLifecycle through an engine restart', () => {
     await done;
   });
 
+  it('re-subscribes from just after the last event it handled, as logs -f does', async () => {
+    const source = new FakeLogSource(PROJECT);
+    const a1 = source.addContainer('worker-a', 1);
+    const clock = new FakeClock(1_700_000_000_000);
+    const controller = new AbortController();
+    running.push(controller);
+    const done = followLifecycle({ source, clock, signal: controller.signal }, { project: PROJECT, services: [] }, () => {});
+    await settle();
+    source.event('die', a1, { exitCode: '0' }, 1_700_000_100_000);
+    await settle();
+    source.breakEvents();
+    await settle();
+    await clock.advance(1000);
+    // 1 µs after the event, not 1 ms: events in that millisecond are not skipped.
+    expect(source.subscriptions.map((subscription) => subscription.sinceSeconds)).toEqual([1_700_000_100.000001]);
+    controller.abort();
+    await done;
+  });
+
   it('re-subscribes quietly, after a pause, when the engine only closed the stream', async () => {
     const source = new FakeLogSource(PROJECT);
     source.addContainer('worker-a', 1);
