@@ -42,6 +42,17 @@ describe('status and the broker', () => {
     expect(json.stderr).toBe(`error: nothing could be read from the broker: ${error.message}\n`);
   });
 
+  it('masks a password the broker client left in its error, in the table, the JSON and stderr', async () => {
+    const setup = project();
+    const error = new Error('connect ECONNREFUSED (amqp://admin:s3cret@127.0.0.1:5999)');
+    const table = await runCli(['status'], { ...setup, openBroker: failing(error) });
+    expect(notices(table.stdout)).toEqual(['broker: connect ECONNREFUSED (amqp://admin:***@127.0.0.1:5999)']);
+    const json = await runCli(['status', '--json'], { ...setup, openBroker: failing(error) });
+    expect(JSON.parse(json.stdout).broker.error).toBe('connect ECONNREFUSED (amqp://admin:***@127.0.0.1:5999)');
+    expect(json.stderr).toBe('error: nothing could be read from the broker: connect ECONNREFUSED (amqp://admin:***@127.0.0.1:5999)\n');
+    expect(table.stdout + table.stderr + json.stdout + json.stderr).not.toContain('s3cret');
+  });
+
   it('figures from the management API alone carry the note, and --json exits 0', async () => {
     const setup = project();
     const admin = Object.assign(new FakeBrokerAdmin(new Map<string, QueueStats | undefined>([['task_a', { queue: 'task_a', ready: 5, unacked: 1, consumers: 1 }]])), {
