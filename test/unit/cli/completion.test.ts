@@ -51,6 +51,24 @@ describe('qscale completion', () => {
     expect(fish).toMatch(/-s c -l config -r -F -d/);
   });
 
+  it.each(['zsh', 'fish'])('%s accepts the script it is given (parsed by the shell itself where installed)', async (shell) => {
+    const source = await script(shell);
+    let installed = true;
+    try {
+      execFileSync('which', [shell], { stdio: 'ignore' });
+    } catch {
+      installed = false;
+    }
+    if (!installed) return;
+    const dir = mkdtempSync(path.join(tmpdir(), 'qscale-completion-'));
+    writeFileSync(path.join(dir, `qscale.${shell}`), source);
+    execFileSync(shell, ['-n', path.join(dir, `qscale.${shell}`)]);
+    if (shell === 'fish') {
+      const offered = execFileSync('fish', ['-c', `source ${path.join(dir, 'qscale.fish')}; complete -C 'qscale scale w --dr'`], { encoding: 'utf8' });
+      expect(offered.split('\t')[0]).toBe('--dry-run');
+    }
+  });
+
   it('refuses an unknown shell with exit 2', async () => {
     const result = await runCli(['completion', 'ksh'], { cwd: tmpdir(), engine: new FakeEngine(() => 0, []) });
     expect(result.code).toBe(2);
