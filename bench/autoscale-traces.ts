@@ -18,7 +18,7 @@ import { fileURLToPath } from 'node:url';
 import { policyOf, type AutoscalePolicy } from '../src/core/autoscale/policy.js';
 import { parseTrace, simulate, type SimulationTotals, type TracePoint } from '../src/core/autoscale/simulate.js';
 // @ts-expect-error: a plain ES module without types; the shapes are documented there.
-import { diurnal, random, shippedTraces, spikes, steadyNoisy, steps } from '../examples/traces/generate.mjs';
+import { diurnal, shippedTraces, spikes, steadyNoisy, steps, withNoise } from '../examples/traces/generate.mjs';
 
 /** The repository: the first folder up from here (bench/ or bench/dist/) that holds examples/traces. */
 let root = path.dirname(fileURLToPath(import.meta.url));
@@ -65,21 +65,11 @@ const unseen: Trace[] = [
   { name: 'diurnal, shifted ¼ day', steady: false, points: toTrace(diurnal({ phaseS: 900, stepS: 10 })) },
   { name: 'spikes at other times', steady: false, points: toTrace(spikes({ startsS: [100, 900, 1500, 3300] })) },
   { name: 'spikes, ±10 % noise', steady: false, points: toTrace(withNoise(spikes(), 31, 0.1)) },
+  { name: '30 s spikes', steady: false, points: toTrace(spikes({ spikeS: 30 })) },
+  { name: '30 s spikes, ±10 % noise', steady: false, points: toTrace(withNoise(spikes({ spikeS: 30 }), 7, 0.1)) },
   { name: 'steps, ±30 % noise', steady: false, points: toTrace(withNoise(steps(), 28, 0.3)) },
   { name: 'steps 60, 15, 45, 25, 70', steady: false, points: toTrace(steps({ levels: [60, 15, 45, 25, 70] })) },
 ];
-
-/** The trace with a new uniform draw within ±`noise` of its rate every second. */
-function withNoise(points: Array<[number, number]>, seed: number, noise: number): Array<[number, number]> {
-  const next = random(seed) as () => number;
-  const end = points[points.length - 1][0];
-  const noisy: Array<[number, number]> = [];
-  for (let t = 0, index = 0; t < end; t++) {
-    while (index + 1 < points.length && points[index + 1][0] <= t) index++;
-    noisy.push([t, Math.round(points[index][1] * (1 + noise * (2 * next() - 1)) * 10) / 10]);
-  }
-  return [...noisy, [end, 0]];
-}
 
 interface Row {
   trace: Trace;

@@ -53,6 +53,18 @@ export function steps({ levels = [20, 50, 30, 70, 10], holdS = 720, durationS = 
   return [...levels.map((level, index) => [index * holdS, level]), [durationS, 0]];
 }
 
+/** The trace with a new uniform draw within ±`noise` of its rate every second. */
+export function withNoise(points, seed, noise) {
+  const next = random(seed);
+  const end = points[points.length - 1][0];
+  const noisy = [];
+  for (let t = 0, index = 0; t < end; t++) {
+    while (index + 1 < points.length && points[index + 1][0] <= t) index++;
+    noisy.push([t, round1(points[index][1] * (1 + noise * (2 * next() - 1)))]);
+  }
+  return [...noisy, [end, 0]];
+}
+
 export function toCsv(points, comment) {
   return `# ${comment}\n# seconds,tasks_per_second  (each rate holds until the next line; the last line marks the end)\ntime_s,tasks_per_s\n${points.map(([t, rate]) => `${t},${rate}`).join('\n')}\n`;
 }

@@ -42,6 +42,7 @@ export type DecisionRule =
   | 'activation'
   | 'zero-guard'
   | 'tolerance'
+  | 'hysteresis'
   | 'reversal'
   | 'target-backlog'
   | 'threshold'
@@ -112,12 +113,20 @@ interface Candidate {
   persistentBacklog?: boolean;
   /** Rate mode: the need before rounding. */
   need?: number;
+  /** Rate mode: the replicas a scale-down may go to at the lowest (the need with DOWN_NOISE_HEADROOM). */
+  downFloor?: number;
 }
 
 /** Rate mode: a backlog that takes the fleet longer than this to reach means it is behind. */
 export const BEHIND_AFTER_S = 5;
 /** Rate mode: standard deviations of the arrival rate's noise added to the arrival rate. */
 export const NOISE_HEADROOM = 1;
+/**
+ * Rate mode: standard deviations of noise a scale-down must leave room for. Twice the scale-up's:
+ * a level that sits on a whole replica (one worker's capacity ± noise) then keeps the higher count
+ * instead of flipping between the two, while noise-free arrivals keep no margin.
+ */
+export const DOWN_NOISE_HEADROOM = 2;
 /** Rate mode: a need within this of a whole replica rounds down (measured rates are never exact). */
 export const NEED_ROUNDING = 0.05;
 /** Rate mode: a fall by 2 replicas or more is confirmed after this, instead of the stabilisation window. */
@@ -235,7 +244,7 @@ export function decide(input: DecideInput): Decision {
   // The mode's own up and down, for replicas within min..max.
   function decideWithinLimits(current: number): Decision {
     if (policy.backlog.kind === 'rate') {
-      return decideByRate({ rule: policy.backlog, policy, history, now, current, winner, rateWon: winner.rule === 'rate' || backlogRecommendation.replicas === winner.replicas, behind: Boolean(backlogRecommendation.behind), persistentBacklog: Boolean(backlogRecommendation.persistentBacklog), need: backlogRecommendation.need, changedAt: rates.changedAt, cooldownRemainingMs, decision });
+      return decideByRate({ rule: policy.backlog, policy, history, now, current, winner, rateWon: winner.rule === 'rate' || backlogRecommendation.replicas === winner.replicas, behind: Boolean(backlogRecommendation.behind), persistentBacklog: Boolean(backlogRecommendation.persistentBacklog), need: backlogRecommendation.need, downFloor: backlogRecommendation.downFloor, changedAt: rates.changedAt, cooldownRemainingMs, decision });
     }
 
     if (recommendation > current) {
@@ -294,6 +303,7 @@ function rateCandidate(rule: Extract<BacklogRule, { kind: 'rate' }>, backlog: nu
   const behind = waitS > BEHIND_AFTER_S;
   let arrival: number;
   let basis: string;
+  let noise = 0;
   if (behind) {
     // Every sign of the rise counts, the queue's own first: the publish rate lags it by seconds.
     arrival = Math.max(slow, fast, last ?? fast, rates.arrivalByDepth ?? 0);
@@ -301,7 +311,7 @@ function rateCandidate(rule: Extract<BacklogRule, { kind: 'rate' }>, backlog: nu
   } else {
     // Noisy arrivals get headroom in proportion to their noise: the queue then rarely builds up,
     // and the count rarely moves. Steady arrivals get none.
-    const noise = Math.sqrt(rates.arrivalVariance ?? 0);
+    noise = Math.sqrt(rates.arrivalVariance ?? 0);
     arrival = slow + NOISE_HEADROOM * noise;
     basis = `${rates.changedAt !== undefined && rates.changedAt === rates.at ? 'new level' : 'steady'}${noise >= 0.05 ? ` ${round(slow)}/s + ${NOISE_HEADROOM} × noise ${round(noise)}/s` : ''}`;
   }
@@ -309,6 +319,7 @@ function rateCandidate(rule: Extract<BacklogRule, { kind: 'rate' }>, backlog: nu
   const need = arrival / serviceRate + waiting / (serviceRate * drainS);
   // Waiting messages keep one worker, however small their share of one.
   const replicas = Math.max(backlog > 0 ? 1 : 0, Math.ceil(need - NEED_ROUNDING));
+  const downFloor = Math.max(replicas, Math.ceil(need + ((DOWN_NOISE_HEADROOM - NOISE_HEADROOM) * noise) / serviceRate - NEED_ROUNDING));
   inputs.arrivalRate = round(arrival);
   inputs.serviceRate = round(serviceRate);
   inputs.need = Math.round(need * 100) / 100;
@@ -318,6 +329,7 @@ function rateCandidate(rule: Extract<BacklogRule, { kind: 'rate' }>, backlog: nu
     behind,
     persistentBacklog,
     need,
+    downFloor,
     reason: `arrivals ${round(arrival)}/s (${basis}) / ${measured === undefined ? 'at least ' : ''}${round(serviceRate)}/s per worker + ${round(waiting)} waiting drained in ${drainS}s → need ${inputs.need} → ${replicas}`,
   };
 }
@@ -335,6 +347,8 @@ interface RateDecisionInput {
   behind: boolean;
   persistentBacklog: boolean;
   need?: number;
+  /** The lowest count a scale-down may go to (rateCandidate's downFloor). */
+  downFloor?: number;
   /** When the arrival rate last moved to a new level (rates.ts). */
   changedAt?: number;
   cooldownRemainingMs: { up: number; down: number };
@@ -345,10 +359,12 @@ interface RateDecisionInput {
  * Rate mode's up and down. Up: to the recommendation, once the need exceeds the replicas by the
  * tolerance (waived when messages have waited at every poll for a drain time, so they drain), not
  * within the reversal window of a scale-down, after the up cooldown — each waived while the fleet
- * is behind. Down: not within the reversal window of a scale-up unless the
- * recommendation halved; a fall of 2 replicas or more goes to the highest recommendation of the
- * last QUICK_FALL_WINDOW_MS (so the fleet stays within need + 1 beyond that), a smaller one to the
- * highest of the stabilisation window; after the down cooldown.
+ * is behind. Down: never within the reversal window of a scale-up (a spike shorter than the window
+ * keeps its workers until the window ends: a down then is no reversal); a fall of 2 replicas or
+ * more goes to the highest recommendation of the last QUICK_FALL_WINDOW_MS (so the fleet stays
+ * within need + 1 beyond that), a smaller one to the highest of the stabilisation window; never
+ * below the need with DOWN_NOISE_HEADROOM (hysteresis: up at 1 σ of noise, down leaving 2 σ);
+ * after the down cooldown.
  */
 function decideByRate(input: RateDecisionInput): Decision {
   const { rule, policy, history, now, current, winner, behind, need, cooldownRemainingMs, decision } = input;
@@ -369,8 +385,8 @@ function decideByRate(input: RateDecisionInput): Decision {
   }
   if (recommendation < current) {
     const sinceUp = history.lastScaleUpAt === undefined ? Infinity : now - history.lastScaleUpAt;
-    if (sinceUp < rule.reversalWindowMs && recommendation > Math.floor(current / 2)) {
-      return decision(current, 'reversal', `${winner.reason}; held at ${current}: scaled up ${seconds(sinceUp)} ago (reversal window ${seconds(rule.reversalWindowMs)}) and the need did not halve`);
+    if (sinceUp < rule.reversalWindowMs) {
+      return decision(current, 'reversal', `${winner.reason}; held at ${current}: scaled up ${seconds(sinceUp)} ago (reversal window ${seconds(rule.reversalWindowMs)})`);
     }
     // Recommendations made before the arrival rate moved to its new level are history.
     const changedAt = input.changedAt ?? -Infinity;
@@ -379,7 +395,12 @@ function decideByRate(input: RateDecisionInput): Decision {
     const quick = highestSince(QUICK_FALL_WINDOW_MS);
     const bigFall = current - quick >= 2;
     const windowMs = bigFall ? QUICK_FALL_WINDOW_MS : policy.stabilizationWindowMs;
-    const target = bigFall ? quick : highestSince(policy.stabilizationWindowMs);
+    const stabilized = bigFall ? quick : highestSince(policy.stabilizationWindowMs);
+    const floor = input.rateWon && input.downFloor !== undefined ? Math.min(policy.maxReplicas, input.downFloor) : recommendation;
+    if (floor > stabilized && floor >= current) {
+      return decision(current, 'hysteresis', `${winner.reason}; held at ${current}: with ${DOWN_NOISE_HEADROOM} × noise the need rounds to ${floor}`);
+    }
+    const target = Math.max(stabilized, floor);
     if (target >= current) {
       return decision(current, 'stabilization', `${winner.reason}; held at ${current}: recommended ${target} within the last ${seconds(windowMs)}`);
     }
@@ -387,6 +408,9 @@ function decideByRate(input: RateDecisionInput): Decision {
     const lastScaleAt = Math.max(history.lastScaleUpAt ?? -Infinity, history.lastScaleDownAt ?? -Infinity);
     if (cooldownRemainingMs.down > 0 && !(changedAt > lastScaleAt)) {
       return decision(current, 'cooldown', `${winner.reason}; scale-down waits ${seconds(cooldownRemainingMs.down)} more (scale_down_cooldown)`);
+    }
+    if (target > stabilized) {
+      return decision(target, 'hysteresis', `${winner.reason}; down to ${target} only: with ${DOWN_NOISE_HEADROOM} × noise the need rounds to ${target}`);
     }
     if (target > recommendation) {
       return decision(target, 'stabilization', `${winner.reason}; down to ${target} only: recommended ${target} within the last ${seconds(windowMs)}`);

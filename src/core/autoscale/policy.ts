@@ -9,9 +9,8 @@ export type BacklogRule =
   /**
    * The default: desired = ceil(arrival rate ÷ one worker's service rate + backlog ÷ (service rate ×
    * drainTime)), both rates measured at the broker. Scale-ups wait until the need exceeds the
-   * replicas by `tolerance` (unless messages wait); no scale in the other direction within
-   * `reversalWindowMs` of a scale (unless messages wait, or the need halved); `serviceRate` is a
-   * prior used until one is measured.
+   * replicas by `tolerance` (unless messages wait); no down within `reversalWindowMs` of an up,
+   * no up within it of a down unless messages wait; `serviceRate` is a prior used until one is measured.
    */
   | { kind: 'rate'; drainTimeMs: number; tolerance: number; reversalWindowMs: number; serviceRate?: number }
   /** HPA-style: desired = ceil(backlog / targetPerWorker). */

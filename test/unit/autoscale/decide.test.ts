@@ -228,6 +228,8 @@ describe('decide, rate mode (the default)', () => {
     unacked?: number;
     /** One worker's measured service rate; 10/s. */
     serviceRate?: number;
+    /** Standard deviation of the arrival noise measured so far, tasks/s; none unless given. */
+    noise?: number;
     /** Earlier unsmoothed arrival rates, 2 s apart, oldest first, ending 2 s ago. */
     recent?: number[];
   }
@@ -250,6 +252,7 @@ describe('decide, rate mode (the default)', () => {
           arrivalSlow: flow.slow ?? flow.publish,
           arrivalFast: flow.fast ?? flow.publish,
           arrivalLast: flow.publish,
+          ...(flow.noise !== undefined ? { arrivalVariance: flow.noise ** 2 } : {}),
           ackRate: mu * current,
           busyWorkers: current,
           recentArrivals: recent.map((rate, index) => ({ at: ago(2_000 * (recent.length - index)), rate })),
@@ -296,7 +299,16 @@ describe('decide, rate mode (the default)', () => {
     { name: 'falling by two or more: only the quick 20 s window holds', current: 8, flow: { publish: 20 }, history: { recommendations: [{ at: ago(40_000), replicas: 8 }] }, expected: { desired: 2, direction: 'down', rule: 'rate' } },
     { name: 'falling by two or more: within the quick window, held', current: 8, flow: { publish: 20 }, history: { recommendations: [{ at: ago(10_000), replicas: 8 }] }, expected: { desired: 8, direction: 'hold', rule: 'stabilization' } },
     { name: 'reversal: no down within 60 s of an up', current: 7, flow: { publish: 56 }, history: { lastScaleUpAt: ago(40_000) }, expected: { desired: 7, direction: 'hold', rule: 'reversal' } },
-    { name: 'reversal: unless the need halved', current: 8, flow: { publish: 30 }, history: { lastScaleUpAt: ago(40_000) }, expected: { desired: 3, direction: 'down', rule: 'rate' } },
+    // A 30 s spike: its workers stay until 60 s after the up, so the down is no reversal.
+    { name: 'reversal: no down within 60 s of an up, even when the need fell to a third', current: 9, flow: { publish: 30 }, history: { lastScaleUpAt: ago(40_000) }, expected: { desired: 9, direction: 'hold', rule: 'reversal' } },
+    { name: 'reversal: the down comes once the up is 60 s old', current: 9, flow: { publish: 30 }, history: { lastScaleUpAt: ago(60_000) }, expected: { desired: 3, direction: 'down', rule: 'rate' } },
+    // Hysteresis. 9.6/s ±0.5 (σ) on 10/s workers: up at 1 σ, need (9.6 + 0.49) / 10 = 1.01 → 1;
+    // down must leave 2 σ: (9.6 + 0.99) / 10 = 1.06 → 2. A level at one worker's capacity keeps 2.
+    { name: 'hysteresis: noise at one worker’s capacity keeps 2', current: 2, flow: { publish: 9.6, noise: 0.5 }, expected: { desired: 2, direction: 'hold', rule: 'hysteresis' } },
+    { name: 'hysteresis: the same level without noise goes down to 1', current: 2, flow: { publish: 9.6 }, expected: { desired: 1, direction: 'down', rule: 'rate' } },
+    { name: 'hysteresis: from 3, down only to 2', current: 3, flow: { publish: 9.6, noise: 0.5 }, expected: { desired: 2, direction: 'down', rule: 'hysteresis' } },
+    // From 1 the same level asks for no up: the up uses 1 σ (need 1.01, within the tolerance).
+    { name: 'hysteresis: from 1 the same noisy level asks for no up', current: 1, flow: { publish: 9.6, noise: 0.5 }, expected: { desired: 1, direction: 'hold', rule: 'rate' } },
     { name: 'reversal: no up within 60 s of a down', current: 4, flow: { publish: 50 }, history: { lastScaleDownAt: ago(20_000) }, expected: { desired: 4, direction: 'hold', rule: 'reversal' } },
     { name: 'reversal: unless the fleet is behind (5 + 240/300 → 6)', current: 4, flow: { publish: 50, ready: 240 }, history: { lastScaleDownAt: ago(20_000) }, expected: { desired: 6, direction: 'up', rule: 'rate' } },
     {

@@ -3,6 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { policyOf, type AutoscalePolicy } from '../../../src/core/autoscale/policy.js';
 import { arrivalsBetween, parseTrace, serviceRateFromLoadTest, simulate } from '../../../src/core/autoscale/simulate.js';
 import { QscaleError } from '../../../src/core/errors.js';
+// @ts-expect-error: a plain ES module without types (examples/traces/generate.mjs documents the shapes).
+import { diurnal, spikes, steadyNoisy, steps, withNoise } from '../../../examples/traces/generate.mjs';
 
 const policy: AutoscalePolicy = {
   enabled: true,
@@ -135,5 +137,52 @@ describe('traces', () => {
     const result = { schema: 'qscale.load-test/v1', queues: [{ queue: 'tasks', throughput: 30, workers: { a: {}, b: {}, c: {} } }] };
     expect(serviceRateFromLoadTest(result, 'tasks', 'r.json')).toBe(10);
     expect(() => serviceRateFromLoadTest({ schema: 'other' }, 'tasks', 'r.json')).toThrow('r.json: not a qscale load-test result');
+  });
+});
+
+describe('the built-in default on one hour of each trace shape: no reversal within 60 s', () => {
+  // The issue's set-up: 10 tasks/s per worker, 2 s start-up, 2 s interval, 1..10 replicas, 10 s target.
+  const run = (points: Array<[number, number]>) =>
+    simulate({
+      policy: policyOf({ minReplicas: 1, maxReplicas: 10 }),
+      trace: points.map(([timeS, ratePerS]) => ({ timeS, ratePerS })),
+      serviceRatePerWorker: 10,
+      startupDelayMs: 2_000,
+      intervalMs: 2_000,
+      initialReplicas: 1,
+      latencyTargetMs: 10_000,
+    }).totals;
+
+  // Seeds other than the shipped traces'. Worker-seconds: the issue's 1.25× except where the
+  // base sits on one worker's capacity with noise (see the next test).
+  it.each([
+    ['steady 56/s ±30 %', () => steadyNoisy({ seed: 41 }), true],
+    ['steady 56/s ±30 %, 10 s holds', () => steadyNoisy({ seed: 43, holdS: 10 }), true],
+    ['diurnal 5→70, ±10 % noise', () => diurnal({ seed: 45, noise: 0.1, stepS: 1 }), false],
+    ['10/s with 90 s spikes to 80', () => spikes({ startsS: [300, 1000, 2000, 2900] }), false],
+    ['10/s with 30 s spikes to 80', () => spikes({ spikeS: 30 }), false],
+    ['step levels held 12 min', () => steps({ levels: [40, 10, 60, 25, 50] }), false],
+    ['step levels, ±30 % noise', () => withNoise(steps(), 47, 0.3), false],
+  ] as const)('%s', (_name, points, steady) => {
+    const totals = run(points());
+    expect(totals.reversalsWithin60s).toBe(0);
+    expect(totals.finalBacklog).toBe(0);
+    expect(totals.timeOverLatencyTargetS).toBeLessThanOrEqual(60);
+    expect(totals.workerSecondsRatio).toBeLessThanOrEqual(1.25);
+    if (steady) expect(totals.scaleEventsPerHour).toBeLessThanOrEqual(12);
+  });
+
+  it.each([
+    ['90 s spikes', () => withNoise(spikes(), 31, 0.1)],
+    ['30 s spikes', () => withNoise(spikes({ spikeS: 30 }), 7, 0.1)],
+  ] as const)('%s on a base of one worker’s capacity ±10 %: keeps 2 at the base instead of flipping 1 ↔ 2', (_name, points) => {
+    const totals = run(points());
+    expect(totals.reversalsWithin60s).toBe(0);
+    expect(totals.finalBacklog).toBe(0);
+    expect(totals.timeOverLatencyTargetS).toBeLessThanOrEqual(60);
+    // The price: ⌈rate ÷ 10⌉ counts 1 or 2 as the noise falls (1.5 on average), a stable queue needs 2.
+    // Measured 1.29× and 1.42×; the issue's 1.25× is not met on this shape.
+    expect(totals.workerSecondsRatio).toBeLessThanOrEqual(1.5);
+    expect(totals.scaleEventsPerHour).toBeLessThanOrEqual(16);
   });
 });
