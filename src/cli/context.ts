@@ -67,7 +67,10 @@ export class CommandContext {
   }
 
   get engine(): ContainerEngine & ContainerLogSource {
-    this.createdEngine ??= this.deps.createEngine();
+    if (!this.createdEngine) {
+      this.createdEngine = this.deps.createEngine();
+      for (const warning of this.createdEngine.connectionWarnings ?? []) this.out.warn(warning);
+    }
     return this.createdEngine;
   }
 

@@ -1,4 +1,6 @@
+import { homedir } from 'node:os';
 import Docker from 'dockerode';
+import { dockerodeOptions, resolveDockerEndpoint } from './docker-endpoint.js';
 import { QscaleError } from '../../core/errors.js';
 import { callEngine, endedBy, messageOf, statusOf } from './engine-calls.js';
 import {
@@ -14,14 +16,20 @@ import {
 } from '../../core/ports/container-engine.js';
 import type { ContainerEvent, ContainerLogSource, ContainerLogStream, LogRequest } from '../../core/ports/container-logs.js';
 
-/** The one place qscale talks to the Docker Engine API. DOCKER_HOST (unix, tcp+TLS, ssh) is honoured. */
+/**
+ * The one place qscale talks to the Docker Engine API. The engine is chosen as the docker CLI
+ * chooses it: DOCKER_HOST (unix, tcp+TLS, ssh), else DOCKER_CONTEXT, else the current context.
+ */
 export class DockerEngine implements ContainerEngine, ContainerLogSource {
   readonly docker: Docker;
   readonly endpoint: string;
+  readonly connectionWarnings: readonly string[];
 
-  constructor(env: NodeJS.ProcessEnv = process.env) {
-    this.docker = new Docker();
-    this.endpoint = env.DOCKER_HOST || 'unix:///var/run/docker.sock';
+  constructor(env: NodeJS.ProcessEnv = process.env, homeDir: string = homedir()) {
+    const endpoint = resolveDockerEndpoint(env, homeDir);
+    this.docker = new Docker(dockerodeOptions(endpoint, env));
+    this.endpoint = endpoint.origin.startsWith('context') ? `${endpoint.host} (${endpoint.origin})` : endpoint.host;
+    this.connectionWarnings = endpoint.warnings;
   }
 
   async ping(): Promise<void> {

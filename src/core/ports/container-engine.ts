@@ -84,6 +84,8 @@ export class ContainerGoneError extends Error {
 export interface ContainerEngine {
   /** A short description of where the engine is reached, for messages: "unix:///var/run/docker.sock". */
   readonly endpoint: string;
+  /** Risks in how the engine is reached (plain TCP to another host), one line each, for stderr. */
+  readonly connectionWarnings?: readonly string[];
   ping(): Promise<void>;
   /** All containers, running or not, that carry every one of the given `key=value` labels. */
   listContainers(labelFilters: string[]): Promise<ContainerSummary[]>;
