@@ -15,7 +15,7 @@ function unreachable<T extends object>(calls: string[], prefix: string): T {
   return new Proxy({} as T, {
     get(_target, name) {
       if (name === 'endpoint') return 'unix:///var/run/docker.sock';
-      if (typeof name !== 'string' || name === 'then') return undefined;
+      if (typeof name !== 'string' || name === 'then' || name === 'connectionWarnings') return undefined;
       return (..._args: unknown[]) => {
         calls.push(`${prefix}${name}`);
         return Promise.reject(new QscaleError('DOCKER_UNREACHABLE', 'cannot reach the Docker engine at unix:///var/run/docker.sock (ENOENT)'));
