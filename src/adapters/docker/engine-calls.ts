@@ -13,7 +13,7 @@ export async function callEngine<T>(endpoint: string, request: () => Promise<T>)
     const code = (error as NodeJS.ErrnoException).code;
     if (code && UNREACHABLE_CODES.has(code) && statusOf(error) === undefined) {
       throw new QscaleError('DOCKER_UNREACHABLE', `cannot reach the Docker engine at ${endpoint} (${code})`, {
-        hint: code === 'EACCES' ? 'you lack permission on the Docker socket; run as root or join the docker group' : 'start it with `make setup` (or `dockerd`), or set DOCKER_HOST',
+        hint: code === 'EACCES' ? 'you lack permission on the Docker socket: use sudo, or join the docker group, knowing that membership is root-equivalent (anyone in it can get a root shell on this host); rootless Docker avoids that' : 'start it with `make setup` (or `dockerd`), or set DOCKER_HOST',
         cause: error,
       });
     }

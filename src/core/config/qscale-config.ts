@@ -137,6 +137,11 @@ export function loadConfig(options: LoadConfigOptions = {}): QscaleConfig {
   const compose = loadComposeFile(chosen.files, env, undefined, { displayNames: chosen.displayNames, profiles: options.profiles, workers: Object.keys(raw.workers) });
   compose.warnings.unshift(...chosen.warnings);
   for (const warning of [...unset].map(unsetVariableWarning)) if (!compose.warnings.includes(warning)) compose.warnings.push(warning);
+  const clearText = managementUrl && plainHttpToAnotherHost(managementUrl);
+  if (clearText) {
+    const where = env.QSCALE_MANAGEMENT_URL ? 'QSCALE_MANAGEMENT_URL' : `${configFile}: broker.management_url`;
+    compose.warnings.push(`${where} is plain http:// to ${clearText}: the broker user's password crosses the network readable by anyone on the path (use https://)`);
+  }
 
   const maxPerQueue = raw.system.scaling.max_workers_per_queue;
   const workers: WorkerService[] = Object.entries(raw.workers).map(([name, worker]) => {
@@ -226,6 +231,23 @@ function interpolateConfig(source: YamlSource, env: Environment, unset: UnsetVar
     return value;
   };
   return walk(source.data, []);
+}
+
+/**
+ * The host of an http:// URL that is not this machine; undefined otherwise. qscale always sends
+ * the management API a password (the URL's, else broker.url's, else guest's), so plain HTTP to
+ * another host gives it away.
+ */
+function plainHttpToAnotherHost(url: string): string | undefined {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return undefined;
+  }
+  if (parsed.protocol !== 'http:') return undefined;
+  const host = parsed.hostname.replace(/^\[|\]$/g, '').toLowerCase();
+  return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host) ? undefined : parsed.host;
 }
 
 /** An environment override of a URL in the config, checked here since no file line can be blamed. */

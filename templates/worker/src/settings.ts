@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { DEFAULT_MAX_ATTEMPTS, STOP_TIMEOUT_ENV, type QueueType } from './protocol.js';
 import { parseWorkMs, type WorkMs } from './task-work.js';
 import type { LogLevel } from './log.js';
@@ -43,8 +44,11 @@ export class SettingsError extends Error {
 
 type Env = Record<string, string | undefined>;
 
+/** Reads a file's text (BROKER_URL_FILE); tests pass their own. */
+export type ReadTextFile = (file: string) => string;
+
 /** Reads the settings; throws a SettingsError naming the variable, what was expected and what came. */
-export function readSettings(env: Env): WorkerSettings {
+export function readSettings(env: Env, readTextFile: ReadTextFile = (file) => readFileSync(file, 'utf8')): WorkerSettings {
   const text = (name: string) => {
     const value = env[name]?.trim();
     return value === undefined || value === '' ? undefined : value;
@@ -81,7 +85,7 @@ export function readSettings(env: Env): WorkerSettings {
   if (!isLogLevel(logLevel)) throw new SettingsError(`LOG_LEVEL: expected debug, info, warn or error, got "${logLevel}"`);
 
   return {
-    brokerUrl: text('BROKER_URL') ?? DEFAULT_BROKER_URL,
+    brokerUrl: brokerUrlOf(text('BROKER_URL'), text('BROKER_URL_FILE'), readTextFile),
     queue,
     prefetch: integer('PREFETCH', 10, 1),
     concurrency: integer('CONCURRENCY', 1, 1),
@@ -94,6 +98,24 @@ export function readSettings(env: Env): WorkerSettings {
     heartbeatFile: text('HEARTBEAT_FILE') ?? DEFAULT_HEARTBEAT_FILE,
     drainTimeoutMs: integer('DRAIN_TIMEOUT_MS', drainTimeoutFor(integer(STOP_TIMEOUT_ENV, DEFAULT_STOP_TIMEOUT_MS, 0)), 1),
   };
+}
+
+/**
+ * BROKER_URL, or the URL in the file BROKER_URL_FILE names (a Compose or Swarm secret, so the
+ * password is not in the container's environment). What the file holds is never shown.
+ */
+function brokerUrlOf(url: string | undefined, file: string | undefined, readTextFile: ReadTextFile): string {
+  if (file === undefined) return url ?? DEFAULT_BROKER_URL;
+  if (url !== undefined) throw new SettingsError('BROKER_URL_FILE: BROKER_URL is set too; set one of them');
+  let content: string;
+  try {
+    content = readTextFile(file);
+  } catch (error) {
+    throw new SettingsError(`BROKER_URL_FILE: cannot read ${file} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+  }
+  const fromFile = content.trim();
+  if (!/^amqps?:\/\/\S+$/.test(fromFile)) throw new SettingsError(`BROKER_URL_FILE: ${file} does not hold one amqp:// or amqps:// URL`);
+  return fromFile;
 }
 
 function isLogLevel(value: string): value is LogLevel {

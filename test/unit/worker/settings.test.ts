@@ -59,3 +59,32 @@ describe('readSettings', () => {
     expect(() => readSettings(env)).toThrow(message);
   });
 });
+
+describe('BROKER_URL_FILE', () => {
+  const files: Record<string, string> = { '/run/secrets/broker_url': 'amqp://app:s3cret@127.0.0.1:5672/\n', '/run/secrets/empty': '\n', '/run/secrets/two': 'amqp://a@h amqp://b@h' };
+  const readFile = (file: string) => {
+    if (file in files) return files[file];
+    throw Object.assign(new Error(`ENOENT: no such file or directory, open '${file}'`), { code: 'ENOENT' });
+  };
+
+  it('reads the broker URL from the file, without its trailing newline', () => {
+    expect(readSettings({ QUEUE: 'q', BROKER_URL_FILE: '/run/secrets/broker_url' }, readFile).brokerUrl).toBe('amqp://app:s3cret@127.0.0.1:5672/');
+  });
+
+  it.each([
+    [{ BROKER_URL_FILE: '/run/secrets/missing' }, 'BROKER_URL_FILE: cannot read /run/secrets/missing (ENOENT)'],
+    [{ BROKER_URL_FILE: '/run/secrets/empty' }, 'BROKER_URL_FILE: /run/secrets/empty does not hold one amqp:// or amqps:// URL'],
+    [{ BROKER_URL_FILE: '/run/secrets/two' }, 'BROKER_URL_FILE: /run/secrets/two does not hold one amqp:// or amqps:// URL'],
+    [{ BROKER_URL_FILE: '/run/secrets/broker_url', BROKER_URL: 'amqp://127.0.0.1' }, 'BROKER_URL_FILE: BROKER_URL is set too; set one of them'],
+  ])('%j is refused naming the variable, never the file content', (env, message) => {
+    expect(() => readSettings({ QUEUE: 'q', ...env }, readFile)).toThrow(message);
+  });
+
+  it('reads a real file by default', async () => {
+    const { mkdtempSync, writeFileSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const file = `${mkdtempSync(`${tmpdir()}/qscale-secret-`)}/broker_url`;
+    writeFileSync(file, 'amqps://u:p@127.0.0.1:5671\n');
+    expect(readSettings({ QUEUE: 'q', BROKER_URL_FILE: file }).brokerUrl).toBe('amqps://u:p@127.0.0.1:5671');
+  });
+});
