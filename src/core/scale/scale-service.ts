@@ -178,7 +178,9 @@ export async function scaleServices(deps: ScaleDependencies, requests: ScaleRequ
   try {
     for (const [index, entry] of [...prepared.entries()].sort(([, a], [, b]) => a.plan.service.localeCompare(b.plan.service))) {
       if (isEmptyPlan(entry.plan)) continue;
-      const lock = await lockService(deps, { project: options.project.name, service: entry.plan.service, image: entry.request.worker.definition.image, owner });
+      const { worker, stopTimeoutSeconds } = entry.request;
+      const longestStopMs = Math.max(stopGraceMs(worker.definition), (stopTimeoutSeconds ?? 0) * 1000) * Math.min(worker.maxReplicas, options.maxWorkersPerQueue);
+      const lock = await lockService(deps, { project: options.project.name, service: entry.plan.service, image: worker.definition.image, owner, longestStopMs });
       if (!lock) continue;
       releases.push(lock.release);
       // Another run changed the service meanwhile: what was observed before is history.

@@ -8,7 +8,10 @@ export const LOCK_LABEL = 'io.qscale.lock';
 const OWNER_LABEL = 'io.qscale.lock.owner';
 const SINCE_LABEL = 'io.qscale.lock.since';
 
-/** A lock whose owner cannot be checked is taken over after this long. */
+/**
+ * A lock whose owner cannot be checked (another host) is taken over after this long, plus the
+ * longest its run could spend stopping containers (see lockService's longestStopMs).
+ */
 export const LOCK_STALE_MS = 10 * 60_000;
 const LOCK_POLL_MS = 250;
 const LOCK_WAIT_MS = 5 * 60_000;
@@ -62,20 +65,24 @@ export interface ServiceLockDependencies {
  * The lock is a container that is never started, named after the service: Docker's unique
  * container names make taking it atomic, on any engine (local or DOCKER_HOST). It carries no
  * Compose labels, so neither Compose nor qscale counts it. A lock left by a process that died is
- * taken over (its owner is checked when it ran on this host; else after LOCK_STALE_MS).
+ * taken over (its owner is checked when it ran on this host; else after LOCK_STALE_MS plus
+ * longestStopMs, the service's stop grace × its most replicas: a live run on another host must not
+ * lose its lock while it stops containers).
  *
  * Returns the release function, and whether it had to wait (then what was observed before is
- * stale); undefined when no lock could be made (the image is missing, say), in which case the run
- * goes on unlocked, protected by unique names and re-observation.
+ * stale); undefined when no lock could be made twice (the image is missing, say), in which case the
+ * run goes on unlocked, protected by unique names and re-observation, and says so.
  */
 export async function lockService(
   deps: ServiceLockDependencies,
-  lock: { project: string; service: string; image: string; owner: string },
+  lock: { project: string; service: string; image: string; owner: string; longestStopMs?: number },
 ): Promise<{ release: () => Promise<void>; waited: boolean } | undefined> {
   const { project, service, image, owner } = lock;
+  const staleAfterMs = LOCK_STALE_MS + (lock.longestStopMs ?? 0);
   const name = `${project}-${service}-qscale-lock`;
   const startedAt = deps.clock.now();
   let announced = false;
+  let failedCreates = 0;
   for (;;) {
     throwIfAborted(deps.signal);
     let id: string;
@@ -90,9 +97,14 @@ export async function lockService(
         binds: [],
       });
     } catch (error) {
-      if (!(error instanceof NameConflictError)) return undefined;
+      if (!(error instanceof NameConflictError)) {
+        if (++failedCreates < 2) continue;
+        const reason = error instanceof Error ? error.message : String(error);
+        deps.onEvent({ type: 'notice', service, message: `going on without the lock ${name} (another qscale run may change ${service} at the same time): creating it failed: ${reason}` });
+        return undefined;
+      }
       const holder = (await deps.engine.listContainers([`${LOCK_LABEL}=${project}/${service}`]))[0];
-      if (holder && isStale(holder.labels, deps.clock.now(), deps.lockOwner)) {
+      if (holder && isStale(holder.labels, deps.clock.now(), deps.lockOwner, staleAfterMs)) {
         deps.onEvent({ type: 'notice', service, message: `taking over the lock ${name} left by ${holder.labels[OWNER_LABEL] ?? 'a process'} that is gone` });
         await deps.engine.removeContainer(holder.id, { force: true });
         continue;
@@ -118,10 +130,10 @@ export async function lockService(
   }
 }
 
-function isStale(labels: Record<string, string>, now: number, self: LockOwner | undefined): boolean {
+function isStale(labels: Record<string, string>, now: number, self: LockOwner | undefined, staleAfterMs: number): boolean {
   const owner = labels[OWNER_LABEL];
   const alive = owner && self ? self.isAlive(owner) : undefined;
   if (alive !== undefined) return !alive;
   const since = Number(labels[SINCE_LABEL]);
-  return Number.isFinite(since) && now - since > LOCK_STALE_MS;
+  return Number.isFinite(since) && now - since > staleAfterMs;
 }
