@@ -9,7 +9,9 @@ TASKS=${TASKS:-100}
 OUT=build/demo
 mkdir -p "$OUT"
 
-step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+# Bold headings only on a terminal, never with NO_COLOR: no escape codes into pipes or logs.
+if [[ -t 1 && -z "${NO_COLOR:-}" && "${TERM:-dumb}" != dumb ]]; then BOLD=$'\033[1m' PLAIN=$'\033[0m'; else BOLD='' PLAIN=''; fi
+step() { printf '\n%s== %s%s\n' "$BOLD" "$*" "$PLAIN"; }
 
 # Waits until every worker queue has as many consumers as its service has running containers.
 wait_for_consumers() {
