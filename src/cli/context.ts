@@ -1,6 +1,4 @@
-import { hostname } from 'node:os';
 import type { Command } from 'commander';
-import { processLockOwner, type LockOwner } from '../core/scale/service-lock.js';
 import { loadConfig, type QscaleConfig } from '../core/config/qscale-config.js';
 import type { EventSink } from '../core/events.js';
 import type { FleetBackend } from '../core/backend/fleet-backend.js';
@@ -9,16 +7,6 @@ import type { ContainerEngine } from '../core/ports/container-engine.js';
 import type { ContainerLogSource } from '../core/ports/container-logs.js';
 import type { CliDependencies } from './dependencies.js';
 import { Output } from './output.js';
-
-/** This process as the owner of scaling locks; another process's lock on this host is alive while its pid runs. */
-const thisProcess: LockOwner = processLockOwner(hostname(), process.pid, (pid) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-});
 
 export interface GlobalOptions {
   config?: string;
@@ -43,7 +31,10 @@ export class CommandContext {
     /** The second Ctrl-C: give up what is in flight. */
     readonly abandon?: AbortSignal,
   ) {
-    this.out = new Output(deps.stdout, deps.stderr, { color: Output.colorWanted(deps.stdout, deps.env, globals.color) });
+    this.out = new Output(deps.stdout, deps.stderr, {
+      color: Output.colorWanted(deps.stdout, deps.env, globals.color),
+      stderrColor: Output.colorWanted(deps.stderr, deps.env, globals.color),
+    });
   }
 
   static of(command: Command, deps: CliDependencies, signal: AbortSignal, abandon?: AbortSignal): CommandContext {
@@ -79,6 +70,6 @@ export class CommandContext {
     const swarm = this.deps.createSwarm?.(this.engine);
     // Connects only when asked: before a scale-in, or for `ps`.
     const workerStates = this.deps.createWorkerStateProbe?.(this.config.broker.url);
-    return selectBackend(this.config, { engine: this.engine, swarm, clock: this.deps.clock, onEvent, signal: this.signal, abandon: this.abandon, workerStates, lockOwner: thisProcess });
+    return selectBackend(this.config, { engine: this.engine, swarm, clock: this.deps.clock, onEvent, signal: this.signal, abandon: this.abandon, workerStates, lockOwner: this.deps.lockOwner });
   }
 }

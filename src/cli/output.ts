@@ -77,18 +77,24 @@ export function untilInterruptedOrClosed(signal: AbortSignal, stdout: OutputStre
   return AbortSignal.any([signal, closedSignalOf(stdout)]);
 }
 
+/** SGR sequences (colours, bold): what chalk writes. */
+const SGR = /\x1b\[[0-9;]*m/g;
+
 /** The only thing that writes to the terminal. Secrets are masked on the way out. */
 export class Output {
   readonly color: ChalkInstance;
   readonly interactive: boolean;
+  /** Whether stderr takes colour; text coloured for stdout loses it on its way to a piped stderr. */
+  private readonly stderrColor: boolean;
 
   constructor(
     private readonly stdout: OutputStream,
     private readonly stderr: OutputStream,
-    options: { color: boolean },
+    options: { color: boolean; stderrColor?: boolean },
   ) {
     this.interactive = Boolean(stdout.isTTY);
     this.color = new Chalk({ level: options.color ? 1 : 0 });
+    this.stderrColor = options.stderrColor ?? options.color;
     stateOf(stdout);
     stateOf(stderr);
   }
@@ -136,14 +142,18 @@ export class Output {
 
   /** Progress and notices go to stderr, so stdout stays clean for --json. */
   info(text: string): void {
-    writeTo(this.stderr, `${maskUrlPasswords(text)}\n`);
+    this.toStderr(`${maskUrlPasswords(text)}\n`);
   }
 
   warn(text: string): void {
-    writeTo(this.stderr, `${this.color.yellow('warning:')} ${maskUrlPasswords(text)}\n`);
+    this.toStderr(`${this.color.yellow('warning:')} ${maskUrlPasswords(text)}\n`);
   }
 
   error(text: string): void {
-    writeTo(this.stderr, `${this.color.red('error:')} ${maskUrlPasswords(text)}\n`);
+    this.toStderr(`${this.color.red('error:')} ${maskUrlPasswords(text)}\n`);
+  }
+
+  private toStderr(text: string): void {
+    writeTo(this.stderr, this.stderrColor ? text : text.replace(SGR, ''));
   }
 }
