@@ -545,7 +545,7 @@ function normaliseService(context: NormaliseContext, name: string, raw: RawServi
       const [sourcePath, target, mode] = volume.split(':');
       if (!target) refuse(['volumes', index], 'anonymous volumes are not supported; use a bind mount host:container');
       else if (!/^[./~]/.test(sourcePath)) refuse(['volumes', index], `named volume "${sourcePath}" is not supported; use a bind mount`);
-      else binds.push(`${path.resolve(workingDir, sourcePath.replace(/^~/, process.env.HOME ?? '~'))}:${target}${mode ? `:${mode}` : ''}`);
+      else binds.push(`${path.resolve(workingDir, sourcePath.replace(/^~/, context.env.HOME ?? '~'))}:${target}${mode ? `:${mode}` : ''}`);
     } else if (volume.type !== 'bind' || !volume.source) refuse(['volumes', index], `volume type "${volume.type}" is not supported; use type: bind`);
     else binds.push(`${path.resolve(workingDir, volume.source)}:${volume.target}${volume.read_only ? ':ro' : ''}`);
   }

@@ -212,6 +212,11 @@ describe('several files, merged as Compose merges them', () => {
     volumes: ["./b:/data"]
 `;
 
+  it('expands ~ in a bind source with the HOME of the environment it is given, not the process', () => {
+    const dir = project({ 'compose.yaml': 'services:\n  w:\n    image: img\n    volumes: ["~/data:/data:ro"]\n' });
+    expect(load(dir, ['compose.yaml'], { HOME: '/home/given' }).services.get('w')?.binds).toEqual(['/home/given/data:/data:ro']);
+  });
+
   it('later files win on scalars, merge mappings, replace commands, append lists and merge volumes by target', () => {
     const dir = project({ 'compose.yaml': base, 'override.yaml': override });
     const service = load(dir, ['compose.yaml', 'override.yaml']).services.get('w');
