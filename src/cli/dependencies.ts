@@ -1,5 +1,7 @@
 import { DockerEngine } from '../adapters/docker/docker-engine.js';
 import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import { processLockOwner, type LockOwner } from '../core/scale/service-lock.js';
 import { systemClock, type Clock } from '../core/clock.js';
 import type { BrokerAdmin } from '../core/ports/broker.js';
 import type { TaskBroker } from '../core/ports/task-broker.js';
@@ -45,6 +47,8 @@ export interface CliDependencies {
   createSwarm?(engine: ContainerEngine): SwarmApi | undefined;
   /** Asks workers over the broker what they are doing (scale-in order, `ps`); absent, nobody is asked. */
   createWorkerStateProbe?(brokerUrl: string): WorkerStateProbe;
+  /** This process as the owner of scaling locks; absent, a lock's owner is never checked, only its age. */
+  lockOwner?: LockOwner;
 }
 
 export function realDependencies(): CliDependencies {
@@ -62,6 +66,15 @@ export function realDependencies(): CliDependencies {
     newRunId: () => `lt-${randomBytes(4).toString('hex')}`,
     createWorkerStateProbe: (brokerUrl) => new LazyWorkerStateProbe(brokerUrl),
     createSwarm: (engine) => (engine instanceof DockerEngine ? new DockerSwarmApi(engine.docker, engine.endpoint) : undefined),
+    // Another process's lock on this host is alive while its pid runs.
+    lockOwner: processLockOwner(hostname(), process.pid, (pid) => {
+      try {
+        process.kill(pid, 0);
+        return true;
+      } catch (error) {
+        return (error as NodeJS.ErrnoException).code === 'EPERM';
+      }
+    }),
   };
 }
 
