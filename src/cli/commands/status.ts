@@ -7,6 +7,7 @@ import { untilInterruptedOrClosed } from '../output.js';
 import { parseIntervalMs } from '../parse.js';
 import { renderEngineOutage } from '../render/log-lines.js';
 import { renderStatus } from '../render/tables.js';
+import { BacklogHistory, fitLines } from '../render/watch-frame.js';
 import { contextOf, type Runtime } from '../runtime.js';
 
 export function statusCommand(runtime: Runtime): Command {
@@ -36,6 +37,7 @@ export function statusCommand(runtime: Runtime): Command {
         return;
       }
       let previousLines = 0;
+      const backlog = new BacklogHistory();
       // A Docker restart is ridden out: one line when the engine goes, one when it is back.
       const outage = new EngineOutage();
       let answeredOnce = false;
@@ -62,11 +64,18 @@ export function statusCommand(runtime: Runtime): Command {
           }
           if (options.json) context.out.line(JSON.stringify(status));
           else {
-            const text = `${renderStatus(context.out, status)}\n${context.out.color.dim(`every ${intervalMs / 1000}s · ${new Date(deps.clock.now()).toLocaleTimeString()} · Ctrl-C to stop`)}`;
-            // In place on a terminal: move up over the previous frame and clear it.
+            backlog.record(status);
+            const text = [
+              renderStatus(context.out, status),
+              ...backlog.render(status, context.out.color),
+              context.out.color.dim(`every ${intervalMs / 1000}s · ${new Date(deps.clock.now()).toLocaleTimeString()} · Ctrl-C to stop`),
+            ].join('\n');
+            // In place on a terminal: every line cut to the width, so none wraps and moving up over
+            // the previous frame's lines lands on its first line at any width; then clear below.
+            const lines = context.out.interactive ? fitLines(text, context.out.columns) : text.split('\n');
             if (context.out.interactive && previousLines > 0) context.out.raw(`\x1b[${previousLines}A\x1b[0J`);
-            context.out.line(text);
-            previousLines = text.split('\n').length;
+            context.out.line(lines.join('\n'));
+            previousLines = lines.length;
           }
         }
         await deps.clock.sleep(intervalMs, signal).catch(() => {});
