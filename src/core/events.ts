@@ -8,6 +8,8 @@ export type FleetEvent =
   | { type: 'operation-finished'; service: string; operation: Operation; at: number; elapsedMs: number }
   | { type: 'operation-failed'; service: string; operation: Operation; at: number; error: string }
   | { type: 'notice'; service?: string; message: string }
+  /** The last log lines of a dead container about to be replaced (its logs go with it); state: "exited", "dead"… */
+  | { type: 'dead-logs'; service: string; container: string; state: string; lines: string[] }
   /** Swarm: the one service call that brings a service to its count (or that none is needed). */
   | { type: 'service-change'; change: ServiceChange }
   /** Swarm: tasks of a service running so far (and older ones still stopping), while waiting for them to match its count. */

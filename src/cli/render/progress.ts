@@ -38,6 +38,11 @@ export function progressRenderer(out: Output, mode: ProgressMode): EventSink {
       case 'notice':
         out.info(`${event.service ? `${color.bold(event.service)}: ` : ''}${event.message}`);
         return;
+      case 'dead-logs': {
+        const heading = event.lines.length > 0 ? `last ${event.lines.length} log lines of ${event.container} (${event.state}):` : `${event.container} left no log lines`;
+        out.info([`${color.bold(event.service)}: ${heading}`, ...event.lines.map((line) => `  | ${line}`)].join('\n'));
+        return;
+      }
       case 'service-change':
         if (mode === 'dry-run') out.line(describeServiceChange(event.change));
         else if (event.change.kind === 'none') out.info(`${color.bold(event.change.worker)}: already at ${event.change.after}`);

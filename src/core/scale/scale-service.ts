@@ -351,8 +351,7 @@ async function showLastLogsOfDead(deps: ScaleDependencies, plan: ScalePlan, requ
   const tails = await Promise.all(replaced.map(async (operation) => (operation.kind === 'remove' ? { operation, lines: await lastLogLines(logs, operation.containerId, deps.signal) } : undefined)));
   for (const tail of tails) {
     if (!tail) continue;
-    const heading = tail.lines.length > 0 ? `last ${tail.lines.length} log lines of ${tail.operation.containerName} (${tail.operation.cause.replace(/^replace | container$/g, '')}):` : `${tail.operation.containerName} left no log lines`;
-    deps.onEvent({ type: 'notice', service: request.worker.name, message: [heading, ...tail.lines.map((line) => `  | ${line}`)].join('\n') });
+    deps.onEvent({ type: 'dead-logs', service: request.worker.name, container: tail.operation.containerName, state: tail.operation.cause.replace(/^replace | container$/g, ''), lines: tail.lines });
   }
 }
 

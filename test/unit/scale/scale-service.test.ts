@@ -32,6 +32,19 @@ function setup() {
 
 
 describe('scaleService', () => {
+  it('reports the last log lines of a dead container it replaces as a typed event, unformatted', async () => {
+    const { engine, events, deps } = setup();
+    await scaleService(deps, { worker: worker('worker-a'), desired: 2 }, options);
+    for (const container of engine.containers.values()) Object.assign(container, { state: 'exited', exitCode: 137 });
+    engine.logLinesOf = (name) => (name === 'demo-worker-a-1' ? ['starting', 'killed'] : []);
+    events.length = 0;
+    await scaleService({ ...deps, logs: engine }, { worker: worker('worker-a'), desired: 2 }, options);
+    expect(events.filter((event) => event.type === 'dead-logs')).toEqual([
+      { type: 'dead-logs', service: 'worker-a', container: 'demo-worker-a-1', state: 'exited', lines: ['starting', 'killed'] },
+      { type: 'dead-logs', service: 'worker-a', container: 'demo-worker-a-2', state: 'exited', lines: [] },
+    ]);
+  });
+
   it('scales up and down to exactly the count, and is a no-op at the count', async () => {
     const { engine, deps } = setup();
     const outcome = await scaleService(deps, { worker: worker('worker-a'), desired: 3 }, options);
