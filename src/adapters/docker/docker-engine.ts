@@ -12,6 +12,7 @@ import {
   type ContainerSpec,
   type ContainerState,
   type ContainerSummary,
+  type ContainerUsage,
   type NetworkSpec,
 } from '../../core/ports/container-engine.js';
 import type { ContainerEvent, ContainerLogSource, ContainerLogStream, LogRequest } from '../../core/ports/container-logs.js';
@@ -186,7 +187,7 @@ export class DockerEngine implements ContainerEngine, ContainerLogSource {
     }
   }
 
-  async containerStats(id: string): Promise<{ cpuPercent: number } | undefined> {
+  async containerStats(id: string): Promise<ContainerUsage | undefined> {
     let stats: Docker.ContainerStats;
     try {
       // One sample with the previous one beside it (the engine waits about a second for it), as `docker stats --no-stream` does.
@@ -198,7 +199,12 @@ export class DockerEngine implements ContainerEngine, ContainerLogSource {
     const cpuDelta = stats.cpu_stats.cpu_usage.total_usage - (stats.precpu_stats?.cpu_usage?.total_usage ?? 0);
     const systemDelta = (stats.cpu_stats.system_cpu_usage ?? 0) - (stats.precpu_stats?.system_cpu_usage ?? 0);
     const cpus = stats.cpu_stats.online_cpus || stats.cpu_stats.cpu_usage.percpu_usage?.length || 1;
-    return { cpuPercent: cpuDelta > 0 && systemDelta > 0 ? (cpuDelta / systemDelta) * cpus * 100 : 0 };
+    const cpuPercent = cpuDelta > 0 && systemDelta > 0 ? (cpuDelta / systemDelta) * cpus * 100 : 0;
+    // As `docker stats` counts it: usage less the inactive page cache (cgroup v2: inactive_file, v1: total_inactive_file).
+    const memory = stats.memory_stats as { usage?: number; limit?: number; stats?: Record<string, number | undefined> } | undefined;
+    const cache = memory?.stats?.inactive_file ?? memory?.stats?.total_inactive_file ?? 0;
+    const memoryPercent = memory?.usage !== undefined && memory.limit ? (Math.max(0, memory.usage - cache) / memory.limit) * 100 : undefined;
+    return { cpuPercent, ...(memoryPercent !== undefined ? { memoryPercent } : {}) };
   }
 
   async openLogs(id: string, request: LogRequest, signal: AbortSignal): Promise<ContainerLogStream | undefined> {

@@ -1,5 +1,5 @@
 import type { Decision } from '../../core/autoscale/decide.js';
-import type { AutoscaleEvent } from '../../core/autoscale/run-autoscaler.js';
+import type { AutoscaleEvent, MetricSource } from '../../core/autoscale/run-autoscaler.js';
 import type { SimulationResult } from '../../core/autoscale/simulate.js';
 import type { Output } from '../output.js';
 
@@ -63,9 +63,9 @@ export function renderAutoscaleNotice(event: Exclude<AutoscaleEvent, DecisionEve
     case 'scale-failed':
       return `${event.service}: scaling failed, will decide again: ${event.error}`;
     case 'outage':
-      return `${event.source === 'broker' ? 'broker' : 'Docker'} unavailable, holding until it answers: ${event.error}`;
+      return `${SOURCE_NAMES[event.source]} unavailable, holding until it answers: ${event.error}`;
     case 'recovered':
-      return `${event.source === 'broker' ? 'broker' : 'Docker'} answers again`;
+      return `${SOURCE_NAMES[event.source]} answers again`;
   }
 }
 
@@ -111,3 +111,5 @@ export function renderSimulation(out: Output, result: SimulationResult, title: s
 function round1(value: number): number {
   return Math.round(value * 10) / 10;
 }
+
+const SOURCE_NAMES: Record<MetricSource, string> = { broker: 'broker', docker: 'Docker', 'custom-metric': 'custom metric' };

@@ -22,6 +22,10 @@ export interface ServiceMetrics {
   queue?: QueueSample;
   /** Average CPU percent over the live containers (Docker stats). */
   cpu?: { percent: number; at: number };
+  /** Average memory use over the live containers, percent of their limit (Docker stats). */
+  memory?: { percent: number; at: number };
+  /** The custom metric's value (custom-metric.ts). */
+  custom?: { value: number; at: number };
 }
 
 /** What earlier decisions leave behind; see recordDecision and recordScale. */
@@ -47,6 +51,8 @@ export type DecisionRule =
   | 'target-backlog'
   | 'threshold'
   | 'cpu'
+  | 'memory'
+  | 'custom-metric'
   | 'message-rate'
   | 'min-replicas'
   | 'max-replicas'
@@ -65,6 +71,8 @@ export interface DecisionInputs {
   publishRate?: number;
   ackRate?: number;
   cpuPercent?: number;
+  memoryPercent?: number;
+  customMetric?: number;
   /** Rate mode: the smoothed arrival rate used, tasks/s. */
   arrivalRate?: number;
   /** Rate mode: one worker's service rate used, tasks/s (measured, else the configured prior). */
@@ -152,7 +160,7 @@ export function decide(input: DecideInput): Decision {
     up: remaining(history.lastScaleUpAt, policy.scaleUpCooldownMs, now),
     down: remaining(latest(history.lastScaleUpAt, history.lastScaleDownAt), policy.scaleDownCooldownMs, now),
   };
-  const { replicas, queue, cpu } = metrics;
+  const { replicas, queue, cpu, memory, custom } = metrics;
   const inputs: DecisionInputs = {
     backlog: queue && queue.ready + (queue.unacked ?? 0),
     ready: queue?.ready,
@@ -161,6 +169,8 @@ export function decide(input: DecideInput): Decision {
     publishRate: queue?.publishRate,
     ackRate: queue?.ackRate,
     cpuPercent: cpu?.percent,
+    memoryPercent: memory?.percent,
+    customMetric: custom?.value,
   };
   const current = replicas?.count ?? null;
   const hold = (reason: string): Decision => ({ current, recommendation: null, desired: current, direction: 'hold', rule: 'stale', reason, cooldownRemainingMs, inputs });
@@ -176,6 +186,8 @@ export function decide(input: DecideInput): Decision {
     staleness('container count from Docker', replicas) ??
     staleness('queue statistics from the broker', queue) ??
     (policy.cpuTargetPercent !== undefined && (current ?? 0) > 0 ? staleness('CPU statistics from Docker', cpu) : undefined) ??
+    (policy.memoryTargetPercent !== undefined && (current ?? 0) > 0 ? staleness('memory statistics from Docker', memory) : undefined) ??
+    (policy.customMetric !== undefined ? staleness(`the custom metric from ${policy.customMetric.url}`, custom) : undefined) ??
     (policy.messageRate && queue && (queue.publishRate === undefined || queue.ackRate === undefined) ? 'no message rates from the management API' : undefined);
   if (staleReason && current !== null && policy.fallbackReplicas !== undefined && !staleness('container count from Docker', replicas)) {
     // KEDA's fallback: with the broker's figures gone, run a known-safe count rather than freeze.
@@ -184,7 +196,13 @@ export function decide(input: DecideInput): Decision {
     return { current, recommendation: null, desired: fallback, direction, rule: 'fallback', reason: `${staleReason}: fallback_replicas ${fallback}`, cooldownRemainingMs, inputs };
   }
   if (staleReason || current === null || !queue || inputs.backlog === undefined) return hold(`hold: ${staleReason ?? 'no data'}`);
-  const used = [replicas!.at, queue.at, ...(policy.cpuTargetPercent !== undefined && cpu ? [cpu.at] : [])];
+  const used = [
+    replicas!.at,
+    queue.at,
+    ...(policy.cpuTargetPercent !== undefined && cpu ? [cpu.at] : []),
+    ...(policy.memoryTargetPercent !== undefined && memory ? [memory.at] : []),
+    ...(policy.customMetric !== undefined && custom ? [custom.at] : []),
+  ];
   inputs.metricsAgeMs = Math.max(...used.map(age));
   const rates = updateRates(history.rates, queue, policy.backlog.kind === 'rate' ? policy.backlog.serviceRate : undefined);
 
@@ -196,6 +214,18 @@ export function decide(input: DecideInput): Decision {
     const ratio = cpu.percent / policy.cpuTargetPercent;
     const replicasForCpu = Math.abs(ratio - 1) <= RATIO_TOLERANCE ? current : Math.ceil(current * ratio);
     candidates.push({ rule: 'cpu', replicas: replicasForCpu, reason: `cpu ${round(cpu.percent)}% / target ${policy.cpuTargetPercent}% × ${current} → ${replicasForCpu}` });
+  }
+  if (policy.memoryTargetPercent !== undefined && current > 0 && memory) {
+    const ratio = memory.percent / policy.memoryTargetPercent;
+    const replicasForMemory = Math.abs(ratio - 1) <= RATIO_TOLERANCE ? current : Math.ceil(current * ratio);
+    candidates.push({ rule: 'memory', replicas: replicasForMemory, reason: `memory ${round(memory.percent)}% / target ${policy.memoryTargetPercent}% × ${current} → ${replicasForMemory}` });
+  }
+  if (policy.customMetric !== undefined && custom) {
+    // The HPA's AverageValue: the value spread over workers, each taking `target` of it.
+    const { target } = policy.customMetric;
+    const exact = custom.value / target;
+    const replicasForCustom = current > 0 && Math.abs(exact / current - 1) <= RATIO_TOLERANCE ? current : Math.ceil(exact);
+    candidates.push({ rule: 'custom-metric', replicas: replicasForCustom, reason: `custom metric ${round(custom.value)} / target ${target} per worker → ${replicasForCustom}` });
   }
   if (policy.messageRate && current > 0 && queue.publishRate !== undefined && queue.ackRate !== undefined && queue.ackRate > 0) {
     const ratio = queue.publishRate / queue.ackRate;

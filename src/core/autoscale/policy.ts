@@ -18,6 +18,14 @@ export type BacklogRule =
   /** Steps: backlog ≥ scaleUpThreshold adds scaleUpStep; backlog ≤ scaleDownThreshold removes scaleDownStep. */
   | { kind: 'threshold'; scaleUpThreshold: number; scaleDownThreshold: number; scaleUpStep: number; scaleDownStep: number };
 
+export interface CustomMetricSpec {
+  url: string;
+  /** The value one worker should carry. */
+  target: number;
+  /** Prometheus: a metric name, optionally with labels (`name{queue="a"}`), matching samples summed; JSON: a dotted path (`stats.backlog`, `items.0.n`). */
+  path?: string;
+}
+
 /** One worker service's autoscaling policy, resolved from the config with every default applied. */
 export interface AutoscalePolicy {
   /** `autoscale.enabled: false` leaves the service out of `qscale autoscale` with no service named. */
@@ -35,6 +43,10 @@ export interface AutoscalePolicy {
   staleAfterMs: number;
   /** HPA-style on the average CPU of the live containers: desired = ceil(current × cpu / target). */
   cpuTargetPercent?: number;
+  /** HPA-style on the average memory use (percent of each container's limit): desired = ceil(current × memory / target). */
+  memoryTargetPercent?: number;
+  /** A value read from a URL (Prometheus text or JSON): desired = ceil(value / target per worker). */
+  customMetric?: CustomMetricSpec;
   /** Also scale on publish rate against ack rate (needs the management API). */
   messageRate: boolean;
   /** While the broker's figures are stale, run this many (KEDA's fallback); without it, hold. */
@@ -93,6 +105,14 @@ export const autoscaleSchema = z.strictObject({
   stabilization_window: duration.optional(),
   stale_after: duration.optional(),
   cpu_target_percent: z.number().positive().optional(),
+  memory_target_percent: z.number().positive().max(100).optional(),
+  custom_metric: z
+    .strictObject({
+      url: z.string().refine((url) => /^https?:\/\/[^\s/]+/.test(url), 'expected an http:// or https:// URL'),
+      target: z.number().positive(),
+      path: z.string().min(1).optional(),
+    })
+    .optional(),
   message_rate: z.boolean().optional(),
   fallback_replicas: z.number().int().nonnegative().optional(),
   activation_backlog: z.number().int().nonnegative().optional(),
@@ -200,6 +220,8 @@ export function resolveAutoscalePolicy(input: ResolvePolicyInput): AutoscalePoli
     stabilizationWindowMs: pick('stabilization_window') ?? DEFAULT_AUTOSCALE.stabilizationWindowMs,
     staleAfterMs: pick('stale_after') ?? DEFAULT_AUTOSCALE.staleAfterMs,
     cpuTargetPercent: pick('cpu_target_percent'),
+    ...(pick('memory_target_percent') !== undefined ? { memoryTargetPercent: pick('memory_target_percent') } : {}),
+    ...(pick('custom_metric') !== undefined ? { customMetric: pick('custom_metric') as CustomMetricSpec } : {}),
     messageRate,
     ...(fallbackReplicas !== undefined ? { fallbackReplicas } : {}),
     activationBacklog: pick('activation_backlog') ?? 0,
@@ -218,6 +240,8 @@ export function describePolicy(policy: AutoscalePolicy): string {
         : `up ${policy.backlog.scaleUpStep} at ≥ ${policy.backlog.scaleUpThreshold}, down ${policy.backlog.scaleDownStep} at ≤ ${policy.backlog.scaleDownThreshold} messages`;
   const extras = [
     policy.cpuTargetPercent !== undefined ? `cpu ${policy.cpuTargetPercent}%` : '',
+    policy.memoryTargetPercent !== undefined ? `memory ${policy.memoryTargetPercent}%` : '',
+    policy.customMetric !== undefined ? `${policy.customMetric.path ?? 'value'} at ${policy.customMetric.url.replace(/\/\/([^/@:]*):[^/@]*@/, '//$1:***@')} ÷ ${policy.customMetric.target} per worker` : '',
     policy.messageRate ? 'message rates' : '',
     policy.fallbackReplicas !== undefined ? `fallback ${policy.fallbackReplicas} while figures are stale` : '',
     policy.activationBacklog > 0 ? `from 0 above ${policy.activationBacklog} messages` : '',

@@ -4,10 +4,11 @@ import { isQscaleError, QscaleError } from '../errors.js';
 import type { BrokerAdmin, QueueStats } from '../ports/broker.js';
 import type { FleetBackend } from '../backend/fleet-backend.js';
 import { decide, EMPTY_HISTORY, recordDecision, recordScale, type AutoscaleHistory, type Decision, type ServiceMetrics } from './decide.js';
+import { globalFetcher, readCustomMetric, type MetricFetcher } from './custom-metric.js';
 import type { AutoscaleMetrics } from './metrics.js';
 import { policyOf, type AutoscalePolicy } from './policy.js';
 
-export type MetricSource = 'broker' | 'docker';
+export type MetricSource = 'broker' | 'docker' | 'custom-metric';
 
 /** What the loop reports; it never prints. */
 export type AutoscaleEvent =
@@ -19,7 +20,9 @@ export type AutoscaleEvent =
 
 export interface AutoscalerDependencies {
   /** Where the replicas run (Compose or Swarm): counted, sampled and scaled through it. */
-  backend: Pick<FleetBackend, 'scale' | 'replicaCounts' | 'cpuPercents'>;
+  backend: Pick<FleetBackend, 'scale' | 'replicaCounts' | 'cpuPercents' | 'resourceUsage'>;
+  /** Reads custom metrics (custom_metric); the global fetch unless given. */
+  fetchMetric?: MetricFetcher;
   /** Opens a broker admin; called again after any failure, so an outage ends with a fresh connection. */
   openBroker(): Promise<BrokerAdmin>;
   clock: Clock;
@@ -84,9 +87,13 @@ export async function runAutoscaler(deps: AutoscalerDependencies, options: Autos
         broker = undefined;
         await failed?.close().catch(() => {});
       }
-      const dockerResults = await Promise.allSettled(states.map((state) => observeReplicas(deps, state)));
-      const dockerFailure = dockerResults.find((result): result is PromiseRejectedResult => result.status === 'rejected');
-      reportHealth('docker', dockerFailure?.reason);
+      const [dockerResults, customResults] = await Promise.all([
+        Promise.allSettled(states.map((state) => observeReplicas(deps, state))),
+        Promise.allSettled(states.map((state) => observeCustomMetric(deps, state))),
+      ]);
+      const failureOf = (results: PromiseSettledResult<void>[]) => results.find((result): result is PromiseRejectedResult => result.status === 'rejected')?.reason;
+      reportHealth('docker', failureOf(dockerResults));
+      if (states.some((state) => state.policy.customMetric)) reportHealth('custom-metric', failureOf(customResults));
 
       // Decide.
       const now = deps.clock.now();
@@ -134,11 +141,28 @@ export async function runAutoscaler(deps: AutoscalerDependencies, options: Autos
 async function observeReplicas(deps: AutoscalerDependencies, state: ServiceState): Promise<void> {
   const counts = await deps.backend.replicaCounts();
   state.metrics.replicas = { count: counts.get(state.worker.name)?.running ?? 0, at: deps.clock.now() };
-  if (state.policy.cpuTargetPercent === undefined) return;
-  const percents = await deps.backend.cpuPercents(state.worker.name);
-  if (percents.length > 0) {
-    state.metrics.cpu = { percent: percents.reduce((sum, percent) => sum + percent, 0) / percents.length, at: deps.clock.now() };
+  const { cpuTargetPercent, memoryTargetPercent } = state.policy;
+  if (cpuTargetPercent === undefined && memoryTargetPercent === undefined) return;
+  const average = (values: number[]) => values.reduce((sum, value) => sum + value, 0) / values.length;
+  if (memoryTargetPercent === undefined) {
+    const percents = await deps.backend.cpuPercents(state.worker.name);
+    if (percents.length > 0) state.metrics.cpu = { percent: average(percents), at: deps.clock.now() };
+    return;
   }
+  // One stats call per container gives both.
+  const usage = await deps.backend.resourceUsage(state.worker.name);
+  const at = deps.clock.now();
+  if (usage.length > 0) state.metrics.cpu = { percent: average(usage.map((sample) => sample.cpuPercent)), at };
+  const memory = usage.flatMap((sample) => (sample.memoryPercent !== undefined ? [sample.memoryPercent] : []));
+  if (memory.length > 0) state.metrics.memory = { percent: average(memory), at };
+}
+
+/** The custom metric, when the policy has one; a failure leaves the last value to grow stale. */
+async function observeCustomMetric(deps: AutoscalerDependencies, state: ServiceState): Promise<void> {
+  const spec = state.policy.customMetric;
+  if (!spec) return;
+  const value = await readCustomMetric(spec, deps.fetchMetric ?? globalFetcher, deps.signal);
+  state.metrics.custom = { value, at: deps.clock.now() };
 }
 
 /** A queue that does not exist (yet) has nothing waiting. */

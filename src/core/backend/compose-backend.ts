@@ -6,7 +6,7 @@ import { collectContainers } from '../fleet/collect-ps.js';
 import { downFleet, type DownOptions } from '../fleet/down.js';
 import { upFleet, type UpOptions } from '../fleet/up.js';
 import { followFleetLogs, type LogSink } from '../logs/follow-fleet-logs.js';
-import type { ContainerEngine } from '../ports/container-engine.js';
+import type { ContainerEngine, ContainerUsage } from '../ports/container-engine.js';
 import type { ContainerLogSource } from '../ports/container-logs.js';
 import type { WorkerStateProbe } from '../ports/worker-state.js';
 import type { LockOwner } from '../scale/service-lock.js';
@@ -76,12 +76,16 @@ export class ComposeBackend implements FleetBackend {
   }
 
   async cpuPercents(service: string): Promise<number[]> {
+    return (await this.resourceUsage(service)).map((sample) => sample.cpuPercent);
+  }
+
+  async resourceUsage(service: string): Promise<ContainerUsage[]> {
     const { engine } = this.deps;
     const running = (await engine.listContainers([...projectFilter(this.config.project.name), `${LABEL.service}=${service}`])).filter(
       (container) => container.state === 'running',
     );
     const samples = await Promise.all(running.map((container) => engine.containerStats(container.id)));
-    return samples.filter((sample) => sample !== undefined).map((sample) => sample.cpuPercent);
+    return samples.filter((sample) => sample !== undefined);
   }
 
   followLogs(options: BackendLogOptions, onEvent: LogSink): Promise<void> {

@@ -1,5 +1,5 @@
 import type { QscaleConfig } from '../config/qscale-config.js';
-import type { ContainerHealth } from '../ports/container-engine.js';
+import type { ContainerHealth, ContainerUsage } from '../ports/container-engine.js';
 import type { FollowLogsOptions, LogSink } from '../logs/follow-fleet-logs.js';
 import type { ScaleOutcome, ScaleRequest } from '../scale/scale-service.js';
 import type { UpOptions } from '../fleet/up.js';
@@ -64,6 +64,8 @@ export interface FleetBackend {
   replicaCounts(): Promise<Map<string, ServiceReplicaCounts>>;
   /** CPU use of each running replica of a service, in percent of one core. */
   cpuPercents(service: string): Promise<number[]>;
+  /** CPU and memory use of each running replica of a service (one stats call each). */
+  resourceUsage(service: string): Promise<ContainerUsage[]>;
   /** Prints logs, once or following replicas that start later, until the signal aborts. */
   followLogs(options: BackendLogOptions, onEvent: LogSink): Promise<void>;
 }

@@ -102,6 +102,14 @@ export interface ContainerEngine {
   /** Sends the container's stop signal, then SIGKILL after the timeout. */
   stopContainer(id: string, timeoutSeconds: number): Promise<void>;
   removeContainer(id: string, options?: { force?: boolean }): Promise<void>;
-  /** CPU use of a running container in percent of one CPU (200 = two CPUs busy); undefined when it is gone. */
-  containerStats(id: string): Promise<{ cpuPercent: number } | undefined>;
+  /** CPU and memory use of a running container (ContainerUsage); undefined when it is gone. */
+  containerStats(id: string): Promise<ContainerUsage | undefined>;
+}
+
+/** One container's resource use, as `docker stats` shows it. */
+export interface ContainerUsage {
+  /** CPU use in percent of one CPU (200 = two CPUs busy). */
+  cpuPercent: number;
+  /** Memory in use (less the reclaimable page cache) in percent of the container's limit (the host's memory without one); undefined when the engine tells no limit. */
+  memoryPercent?: number;
 }

@@ -7,7 +7,7 @@ import type { EventSink } from '../events.js';
 import type { DownOptions } from '../fleet/down.js';
 import type { UpOptions } from '../fleet/up.js';
 import type { LogSink } from '../logs/follow-fleet-logs.js';
-import type { ContainerEngine } from '../ports/container-engine.js';
+import type { ContainerEngine, ContainerUsage } from '../ports/container-engine.js';
 import { SwarmVersionConflictError, type SwarmApi, type SwarmService, type SwarmTask } from '../ports/swarm.js';
 import { checkScaleRequest, type ScaleOutcome, type ScaleRequest } from '../scale/scale-service.js';
 import { awaitConvergence, DEFAULT_CONVERGENCE, isFailedTask, type ConvergenceOptions } from './await-convergence.js';
@@ -193,12 +193,17 @@ export class SwarmBackend implements FleetBackend {
 
   /** Only tasks running on this engine's node can be measured; on a remote node there are none. */
   async cpuPercents(service: string): Promise<number[]> {
+    return (await this.resourceUsage(service)).map((sample) => sample.cpuPercent);
+  }
+
+  /** As cpuPercents: tasks on this engine's node only. */
+  async resourceUsage(service: string): Promise<ContainerUsage[]> {
     const { swarm, engine } = this.deps;
     const [current, localNode] = await Promise.all([swarm.inspectService(stackServiceName(this.project, service)), swarm.localNodeId()]);
     if (!current || !localNode) return [];
     const tasks = (await swarm.listTasks([current.id])).filter((task) => task.state === 'running' && task.nodeId === localNode && task.containerId);
     const samples = await Promise.all(tasks.map((task) => engine.containerStats(task.containerId!)));
-    return samples.filter((sample) => sample !== undefined).map((sample) => sample.cpuPercent);
+    return samples.filter((sample) => sample !== undefined);
   }
 
   followLogs(options: BackendLogOptions, onEvent: LogSink): Promise<void> {

@@ -71,6 +71,21 @@ describe('autoscale policy in test-config.yml', () => {
     expect(worker.autoscale?.backlog).toEqual({ kind: 'rate', drainTimeMs: 60_000, tolerance: 0.2, reversalWindowMs: 120_000, serviceRate: 12.5 });
   });
 
+  it('reads memory_target_percent and custom_metric, the worker block over the global one', () => {
+    const [worker] = load(
+      config('      memory_target_percent: 80', "      memory_target_percent: 70\n      custom_metric:\n        url: http://127.0.0.1:9100/metrics\n        target: 50\n        path: jobs_waiting{queue=\"a\"}"),
+    ).workers;
+    expect(worker.autoscale).toMatchObject({ memoryTargetPercent: 70, customMetric: { url: 'http://127.0.0.1:9100/metrics', target: 50, path: 'jobs_waiting{queue="a"}' } });
+  });
+
+  it.each([
+    ['memory above 100 %', '      memory_target_percent: 120'],
+    ['a custom metric without a target', '      custom_metric:\n        url: http://127.0.0.1:9100/metrics'],
+    ['a custom metric URL that is no http URL', '      custom_metric:\n        url: ftp://127.0.0.1/m\n        target: 5'],
+  ])('refuses %s, naming where', (_name, block) => {
+    expect(messageOf(config('      enabled: true', block))).toMatch(/^test-config\.yml: workers\.worker-a\.autoscale\.(memory_target_percent|custom_metric)/);
+  });
+
   it('reads fallback_replicas and activation_backlog', () => {
     const [worker] = load(config('      activation_backlog: 5', '      fallback_replicas: 3')).workers;
     expect(worker.autoscale).toMatchObject({ fallbackReplicas: 3, activationBacklog: 5 });

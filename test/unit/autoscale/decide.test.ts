@@ -126,6 +126,35 @@ const rows: Row[] = [
   { name: 'cpu: the backlog wins when it asks for more', policy: { cpuTargetPercent: 50 }, metrics: metrics(2, 80, {}, { cpu: { percent: 60, at: NOW } }), expected: { desired: 8, direction: 'up', rule: 'target-backlog' } },
   { name: 'cpu: stale CPU holds', policy: { cpuTargetPercent: 50 }, metrics: metrics(2, 80, {}, { cpu: { percent: 60, at: ago(20_000) } }), expected: { desired: 2, direction: 'hold', rule: 'stale' } },
   { name: 'cpu: no containers, no CPU needed', policy: { cpuTargetPercent: 50, minReplicas: 0 }, metrics: metrics(0, 0), expected: { desired: 0, direction: 'hold', rule: 'target-backlog' } },
+  // memory (Docker stats: usage ÷ limit)
+  { name: 'memory: ceil(3 × 90 / 60) = 5 beats the backlog', policy: { memoryTargetPercent: 60 }, metrics: metrics(3, 10, {}, { memory: { percent: 90, at: NOW } }), expected: { desired: 5, direction: 'up', rule: 'memory' } },
+  { name: 'memory: within 10 % of the target holds', policy: { memoryTargetPercent: 60 }, metrics: metrics(3, 0, {}, { memory: { percent: 64, at: NOW } }), expected: { desired: 3, direction: 'hold', rule: 'memory' } },
+  { name: 'memory: the backlog wins when it asks for more', policy: { memoryTargetPercent: 60 }, metrics: metrics(3, 70, {}, { memory: { percent: 90, at: NOW } }), expected: { desired: 7, direction: 'up', rule: 'target-backlog' } },
+  { name: 'memory: low use lets the backlog decide the way down', policy: { memoryTargetPercent: 60 }, metrics: metrics(4, 20, {}, { memory: { percent: 15, at: NOW } }), history: { lastScaleUpAt: ago(120_000) }, expected: { desired: 2, direction: 'down', rule: 'target-backlog' } },
+  { name: 'memory: stale memory holds', policy: { memoryTargetPercent: 60 }, metrics: metrics(3, 70, {}, { memory: { percent: 90, at: ago(20_000) } }), expected: { desired: 3, direction: 'hold', rule: 'stale' } },
+  { name: 'memory: none measured holds', policy: { memoryTargetPercent: 60 }, metrics: metrics(3, 70), expected: { desired: 3, direction: 'hold', rule: 'stale' } },
+  { name: 'memory: stale, with fallback_replicas: the fallback', policy: { memoryTargetPercent: 60, fallbackReplicas: 4 }, metrics: metrics(3, 70), expected: { desired: 4, direction: 'up', rule: 'fallback' } },
+  // custom metric (a value over a target per worker)
+  { name: 'custom: ceil(420 / 50) = 9 beats the backlog', policy: { customMetric: { url: 'http://127.0.0.1:9/metrics', target: 50 } }, metrics: metrics(2, 30, {}, { custom: { value: 420, at: NOW } }), expected: { desired: 9, direction: 'up', rule: 'custom-metric' } },
+  { name: 'custom: within 10 % of the replicas holds (4 × 50 vs 215)', policy: { customMetric: { url: 'http://127.0.0.1:9/metrics', target: 50 } }, metrics: metrics(4, 0, {}, { custom: { value: 215, at: NOW } }), expected: { desired: 4, direction: 'hold', rule: 'custom-metric' } },
+  { name: 'custom: the backlog wins when it asks for more', policy: { customMetric: { url: 'http://127.0.0.1:9/metrics', target: 50 } }, metrics: metrics(2, 60, {}, { custom: { value: 100, at: NOW } }), expected: { desired: 6, direction: 'up', rule: 'target-backlog' } },
+  { name: 'custom: from zero, the activation backlog still decides (min 0, empty queue)', policy: { ...{ customMetric: { url: 'http://127.0.0.1:9/metrics', target: 50 } }, minReplicas: 0 }, metrics: metrics(0, 0, {}, { custom: { value: 120, at: NOW } }), expected: { desired: 0, direction: 'hold', rule: 'activation' } },
+  { name: 'custom: from zero with messages waiting: its count', policy: { customMetric: { url: 'http://127.0.0.1:9/metrics', target: 50 }, minReplicas: 0 }, metrics: metrics(0, 5, {}, { custom: { value: 120, at: NOW } }), expected: { desired: 3, direction: 'up', rule: 'custom-metric' } },
+  { name: 'custom: capped at max', policy: { customMetric: { url: 'http://127.0.0.1:9/metrics', target: 50 } }, metrics: metrics(2, 0, {}, { custom: { value: 5000, at: NOW } }), expected: { desired: 10, direction: 'up', rule: 'max-replicas' } },
+  { name: 'custom: stale value holds', policy: { customMetric: { url: 'http://127.0.0.1:9/metrics', target: 50 } }, metrics: metrics(2, 60, {}, { custom: { value: 420, at: ago(11_000) } }), expected: { desired: 2, direction: 'hold', rule: 'stale' } },
+  // every trigger at once: the highest wins
+  {
+    name: 'all triggers: memory 6, cpu 4, custom 5, backlog 3 → 6 by memory',
+    policy: { cpuTargetPercent: 50, memoryTargetPercent: 50, customMetric: { url: 'http://127.0.0.1:9/metrics', target: 50 } },
+    metrics: metrics(2, 30, {}, { cpu: { percent: 100, at: NOW }, memory: { percent: 150, at: NOW }, custom: { value: 250, at: NOW } }),
+    expected: { desired: 6, direction: 'up', rule: 'memory' },
+  },
+  {
+    name: 'all triggers: custom 8 beats memory 6',
+    policy: { cpuTargetPercent: 50, memoryTargetPercent: 50, customMetric: { url: 'http://127.0.0.1:9/metrics', target: 50 } },
+    metrics: metrics(2, 30, {}, { cpu: { percent: 100, at: NOW }, memory: { percent: 150, at: NOW }, custom: { value: 400, at: NOW } }),
+    expected: { desired: 8, direction: 'up', rule: 'custom-metric' },
+  },
   // message rates
   { name: 'rate: publish 3× the ack rate triples', policy: { messageRate: true }, metrics: metrics(2, 0, { publishRate: 30, ackRate: 10 }), expected: { desired: 6, direction: 'up', rule: 'message-rate' } },
   { name: 'rate: balanced rates hold', policy: { messageRate: true }, metrics: metrics(2, 0, { publishRate: 10.5, ackRate: 10 }), expected: { desired: 2, direction: 'hold', rule: 'message-rate' } },
