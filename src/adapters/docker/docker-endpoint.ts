@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
+import { Agent } from 'node:https';
 import path from 'node:path';
 import { QscaleError } from '../../core/errors.js';
 
@@ -61,7 +62,10 @@ export function dockerodeOptions(endpoint: DockerEndpoint, env: NodeJS.ProcessEn
   }
   if (url.protocol === 'tcp:' || url.protocol === 'http:' || url.protocol === 'https:') {
     const https = endpoint.tls !== undefined || url.protocol === 'https:' || url.port === '2376';
-    return { protocol: https ? 'https' : 'http', host: url.hostname, port: url.port || (https ? '2376' : '2375'), ca: endpoint.tls?.ca, cert: endpoint.tls?.cert, key: endpoint.tls?.key };
+    const options: Record<string, unknown> = { protocol: https ? 'https' : 'http', host: url.hostname, port: url.port || (https ? '2376' : '2375'), ca: endpoint.tls?.ca, cert: endpoint.tls?.cert, key: endpoint.tls?.key };
+    // The context's SkipTLSVerify, as `docker context create --docker skip-tls-verify=true` sets it.
+    if (https && endpoint.tls?.skipVerify) options.agent = new Agent({ rejectUnauthorized: false });
+    return options;
   }
   throw new QscaleError('USAGE', `${endpoint.origin}: unsupported Docker endpoint ${endpoint.host} (expected unix://, tcp:// or ssh://)`);
 }

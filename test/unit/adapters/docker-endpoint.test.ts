@@ -71,6 +71,15 @@ describe('resolveDockerEndpoint', () => {
     expect(dockerodeOptions(endpoint, {})).toEqual({ protocol: 'https', host: '10.0.0.5', port: '2376', ca: endpoint.tls?.ca, cert: endpoint.tls?.cert, key: endpoint.tls?.key });
   });
 
+  it('honours a context\'s SkipTLSVerify with an agent that does not verify the server', () => {
+    const dir = home({ current: 'lax', contexts: { lax: { host: 'tcp://10.0.0.5:2376', skipVerify: true } } });
+    const endpoint = resolveDockerEndpoint({}, dir);
+    expect(endpoint.tls).toEqual({ ca: undefined, cert: undefined, key: undefined, skipVerify: true });
+    const options = dockerodeOptions(endpoint, {}) as { protocol: string; agent?: { options: { rejectUnauthorized?: boolean } } };
+    expect(options.protocol).toBe('https');
+    expect(options.agent?.options.rejectUnauthorized).toBe(false);
+  });
+
   it('a missing context or a context without a docker endpoint is a usage error naming it and where it was chosen', () => {
     const dir = home({ current: 'gone' });
     const missing = errorOf(() => resolveDockerEndpoint({}, dir));
