@@ -95,8 +95,8 @@ interface Setup {
   events: AutoscaleEvent[];
 }
 
-async function setup(arrivals: Record<number, number> = {}): Promise<Setup> {
-  const config = loadConfig({ cwd: writeProject({ 'docker-compose.yml': COMPOSE, 'test-config.yml': CONFIG }), env: {} });
+async function setup(arrivals: Record<number, number> = {}, configText = CONFIG): Promise<Setup> {
+  const config = loadConfig({ cwd: writeProject({ 'docker-compose.yml': COMPOSE, 'test-config.yml': configText }), env: {} });
   const clock = new FakeClock();
   const engine = new FakeEngine(clock.now, ['demo/worker:1']);
   await scaleService({ engine, clock, onEvent: () => {} }, { worker: config.workers[0], desired: 1 }, { project: config.project, maxWorkersPerQueue: 10 });
@@ -300,5 +300,77 @@ workers:
     expect(last).toMatchObject({ current: 3, direction: 'hold', inputs: { serviceRate: 5, arrivalRate: 15 } });
     expect(broker.state.backlog).toBe(0);
     expect(broker.state.processed).toBe(broker.state.arrived);
+  });
+});
+
+describe('runAutoscaler: memory and custom-metric triggers', () => {
+  const withTriggers = `${CONFIG}      memory_target_percent: 50
+      custom_metric:
+        url: http://127.0.0.1:9100/metrics
+        target: 20
+        path: jobs_waiting
+`;
+
+  /** The loop over an engine whose containers use `memory()` percent of their limit, and a fetcher answering `jobs()` (or failing). */
+  async function runWith(s: Setup, polls: number, memory: () => number, jobs: () => number | Error) {
+    const engine = new Proxy(s.engine, {
+      get(target, key, receiver) {
+        if (key === 'containerStats') return async (id: string) => ({ ...(await target.containerStats(id))!, memoryPercent: memory() });
+        return Reflect.get(target, key, receiver);
+      },
+    });
+    const fetched: string[] = [];
+    const controller = new AbortController();
+    await runAutoscaler(
+      {
+        backend: backendOn(s, engine),
+        openBroker: s.queue.open,
+        clock: s.clock,
+        signal: controller.signal,
+        fetchMetric: async (url) => {
+          fetched.push(url);
+          const value = jobs();
+          if (value instanceof Error) throw value;
+          return { status: 200, contentType: 'text/plain; version=0.0.4', body: `# TYPE jobs_waiting gauge\njobs_waiting{q="a"} ${value}\n` };
+        },
+        onEvent: (event) => {
+          s.events.push(event);
+          if (event.type === 'decision' && s.events.filter((candidate) => candidate.type === 'decision').length === polls) controller.abort();
+        },
+      },
+      { workers: s.config.workers, intervalMs: 2_000 },
+    );
+    return fetched;
+  }
+
+  it('memory above its target scales up, then the custom metric, each when it asks for the most', async () => {
+    const s = await setup({}, withTriggers);
+    let memory = 100;
+    let jobs = 10;
+    const fetched = await runWith(s, 1, () => memory, () => jobs);
+    // 1 replica at 100 % of its memory, target 50 %: 2. The custom metric asks for ceil(10 / 20) = 1.
+    expect(timeline(s)).toEqual(['t+0 up 2 memory']);
+    expect(fetched).toEqual(['http://127.0.0.1:9100/metrics']);
+    s.events.length = 0;
+    memory = 40;
+    jobs = 75;
+    await runWith(s, 1, () => memory, () => jobs);
+    // A fresh loop (no cooldown): 75 / 20 per worker = 3.75 → 4 beats memory (2 × 40 / 50 → 2).
+    expect(timeline(s)).toEqual(['t+0 up 4 custom-metric']);
+    expect(s.engine.names('running')).toHaveLength(4);
+  });
+
+  it('a custom metric that cannot be read is an outage: decisions hold once the last value is stale, and it recovers', async () => {
+    const s = await setup({}, withTriggers);
+    let answer: number | Error = 10;
+    const readings = [10, new Error('connect ECONNREFUSED 127.0.0.1:9100'), new Error('connect ECONNREFUSED 127.0.0.1:9100'), new Error('connect ECONNREFUSED 127.0.0.1:9100'), new Error('connect ECONNREFUSED 127.0.0.1:9100'), 10];
+    let poll = 0;
+    await runWith(s, readings.length, () => 20, () => ((answer = readings[Math.min(poll++, readings.length - 1)]), answer));
+    const rules = s.events.flatMap((event) => (event.type === 'decision' ? [event.decision.rule] : []));
+    // stale_after 5 s: the value read at t+0 serves t+2 and t+4, then holds until it answers again.
+    expect(rules.slice(3, 5)).toEqual(['stale', 'stale']);
+    expect(rules[5]).not.toBe('stale');
+    const outages = s.events.filter((event) => event.type === 'outage' || event.type === 'recovered');
+    expect(outages.map((event) => `${event.type} ${event.type === 'outage' || event.type === 'recovered' ? event.source : ''}`)).toEqual(['outage custom-metric', 'recovered custom-metric']);
   });
 });
