@@ -5,6 +5,7 @@ import { interruptExitCode, QscaleError, throwIfAborted, type ErrorCode } from '
 import type { EventSink } from '../events.js';
 import { DockerStreamDemuxer } from '../logs/demux-docker-stream.js';
 import { LineSplitter } from '../logs/split-lines.js';
+import { drainTimeoutFor } from '../../../templates/worker/src/settings.js';
 import type { ContainerEngine, ContainerSummary } from '../ports/container-engine.js';
 import type { ContainerLogSource } from '../ports/container-logs.js';
 import type { WorkerState, WorkerStateProbe } from '../ports/worker-state.js';
@@ -330,16 +331,24 @@ async function askWorkerStates(deps: ScaleDependencies, worker: WorkerService, o
   return snapshot.states;
 }
 
-/** The worker drains within DRAIN_TIMEOUT_MS; past the stop timeout the engine SIGKILLs it first. */
+/**
+ * The worker drains within DRAIN_TIMEOUT_MS, else within a deadline derived from the
+ * QSCALE_STOP_TIMEOUT_MS it was created with (the stop grace); past the stop timeout the engine
+ * SIGKILLs it first, before it hands its tasks back.
+ */
 function warnAboutDrainTimeout(deps: ScaleDependencies, worker: WorkerService, stopTimeoutSeconds: number): void {
   const text = worker.definition.environment.DRAIN_TIMEOUT_MS;
   const drainMs = text === undefined ? Number.NaN : Number(text);
-  if (Number.isFinite(drainMs) && drainMs >= stopTimeoutSeconds * 1000) {
-    deps.onEvent({
-      type: 'notice',
-      service: worker.name,
-      message: `warning: DRAIN_TIMEOUT_MS (${drainMs} ms) is not below the stop timeout (${stopTimeoutSeconds * 1000} ms): the engine may kill a worker still draining; lower it or raise stop_grace_period`,
-    });
+  const stopMs = stopTimeoutSeconds * 1000;
+  const warn = (message: string) => deps.onEvent({ type: 'notice', service: worker.name, message: `warning: ${message}` });
+  if (Number.isFinite(drainMs)) {
+    if (drainMs >= stopMs) warn(`DRAIN_TIMEOUT_MS (${drainMs} ms) is not below the stop timeout (${stopMs} ms): the engine may kill a worker still draining; lower it or raise stop_grace_period`);
+    return;
+  }
+  // What the containers were given at create (whole seconds, as the engine takes it).
+  const createdWithMs = Math.ceil(stopGraceMs(worker.definition) / 1000) * 1000;
+  if (stopMs < createdWithMs) {
+    warn(`--timeout ${stopTimeoutSeconds} is below the ${createdWithMs / 1000} s stop_grace_period its workers were created with (QSCALE_STOP_TIMEOUT_MS=${createdWithMs}): a worker draining for up to ${drainTimeoutFor(createdWithMs)} ms is killed at ${stopMs} ms before it hands its tasks back`);
   }
 }
 

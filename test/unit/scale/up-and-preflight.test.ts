@@ -183,6 +183,19 @@ describe('idle first', () => {
     expect(events).toContainEqual({ type: 'notice', service: 'worker-a', message: 'worker states unknown (broker unreachable at amqp://guest:***@127.0.0.1:1: ECONNREFUSED); stopping the highest numbers first' });
   });
 
+  it('warns when --timeout is below the stop grace its workers were created with (their drain deadline comes from it)', async () => {
+    for (const [stopTimeoutSeconds, warned] of [[5, true], [30, false]] as const) {
+      const { deps, events } = setup(() => ({ states: new Map() }));
+      await scaleServices(deps, [{ worker: worker({ stopGracePeriodMs: 29_500 }), desired: 1, stopTimeoutSeconds }], options);
+      const warnings = events.filter((event) => event.type === 'notice' && event.message.startsWith('warning:'));
+      expect(warnings).toEqual(
+        warned
+          ? [{ type: 'notice', service: 'worker-a', message: 'warning: --timeout 5 is below the 30 s stop_grace_period its workers were created with (QSCALE_STOP_TIMEOUT_MS=30000): a worker draining for up to 27000 ms is killed at 5000 ms before it hands its tasks back' }]
+          : [],
+      );
+    }
+  });
+
   it('warns when DRAIN_TIMEOUT_MS is not below the stop timeout', async () => {
     const { events, deps } = setup(() => ({ states: new Map() }));
     await scaleServices(deps, [{ worker: worker({ environment: { DRAIN_TIMEOUT_MS: '12000' } }), desired: 1 }], options);
