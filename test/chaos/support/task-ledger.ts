@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import amqp from 'amqplib';
 import { expect } from 'vitest';
 import { deadLetterQueueOf, quarantineQueueOf, taskQueueArguments, type QueueType, type TaskMessage, type TaskResult } from '../../../templates/worker/src/protocol.js';
+import { RESULTS_QUEUE_ARGUMENTS } from '../../../templates/worker/src/worker.js';
 import { brokerQueueCounts, CHAOS_BROKER_URL } from './chaos-broker.js';
 
 /**
@@ -27,7 +28,8 @@ export class TaskLedger {
     connection.on('error', () => {});
     const channel = await connection.createConfirmChannel();
     for (const { name, type } of taskQueues) await channel.assertQueue(name, { durable: true, arguments: taskQueueArguments(name, type) });
-    await channel.assertQueue(resultsQueue, { durable: true });
+    // As the workers declare it, so their own declaration is no refused redeclare.
+    await channel.assertQueue(resultsQueue, { durable: true, arguments: RESULTS_QUEUE_ARGUMENTS });
     const ledger = new TaskLedger(connection, channel, resultsQueue);
     await channel.consume(resultsQueue, (message) => message && ledger.results.push(JSON.parse(message.content.toString()) as TaskResult), { noAck: true });
     return ledger;
