@@ -490,6 +490,32 @@ describe('worker containers', () => {
     expect(declared).toContain('drop-head');
   });
 
+  it('a dead-letter queue deleted under a running worker: it declares it again, and the task is dead-lettered there once, for its failures, not as a crash', async () => {
+    const { queue, results } = await broker.queuesFor('dlq-gone');
+    const worker = await startWorker('dlq-gone-1', { QUEUE: queue, MAX_ATTEMPTS: '2', TASK_MS: '5', LOG_LEVEL: 'info' });
+    await waitConsuming(worker);
+    await broker.deleteQueues([deadLetterQueueOf(queue)]);
+    const received = await broker.collect(results);
+    const [id] = await broker.publishTasks(queue, results, [{ failRate: 1 }]);
+    await waitFor('the task worked again after its dead-letter copy was returned', () => received.filter((result) => result.outcome === 'dead-lettered').length === 2, 20_000);
+    await waitFor('the task in the declared-again DLQ', async () => (await broker.messageCount(deadLetterQueueOf(queue))) === 1, 10_000);
+    const [dead] = await broker.getAll(deadLetterQueueOf(queue));
+    expect(dead.properties.messageId).toBe(id);
+    expect(dead.properties.headers).toMatchObject({ [DEAD_LETTER_REASON_HEADER]: expect.stringMatching(/^failed 2 attempt\(s\)/), [ATTEMPT_HEADER]: 2 });
+    expect(dead.properties.headers?.[ABANDONED_HEADER]).toBeUndefined();
+    expect(await broker.messageCount(queue)).toBe(0);
+    await docker('stop', '-t', '15', worker);
+    const logs = await logsOf(worker);
+    // Declared once, not a loop: the first dead-letter copy was returned, the task handed back, worked again.
+    expect(logs.split('\n').filter((line) => line.includes('declaring its queues again before the task goes back'))).toHaveLength(1);
+    expect(logs).not.toContain('lost the broker connection');
+    expect(received.filter((result) => result.taskId === id).map((result) => [result.attempt, result.outcome])).toEqual([
+      [1, 'retrying'],
+      [2, 'dead-lettered'],
+      [2, 'dead-lettered'],
+    ]);
+  });
+
   it('declares a new task queue and its quarantine queue as quorum queues with QUEUE_TYPE=quorum', async () => {
     const queue = `${RUN}.quorum-new`;
     const results = `${queue}.results`;

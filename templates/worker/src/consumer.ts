@@ -89,8 +89,8 @@ export interface ConsumerDependencies {
   unroutable: UnroutableResults;
   /** The broker cancelled the consumer (its queue was deleted, say). */
   onCancelled?(): void;
-  /** A copy of a task was returned: its queue (quarantine, dead-letter) is gone; the worker declares its queues again. */
-  onQueueMissing?(queue: string): void;
+  /** A copy of a task was returned: its queue (quarantine, dead-letter) is gone; resolves once the worker declared its queues again. */
+  onQueueMissing?(queue: string): Promise<void>;
 }
 
 /** Counters over the worker's life, across reconnections. */
@@ -456,23 +456,28 @@ export class TaskConsumer {
    * A message the broker refused sends the task back to its queue instead, so it is never lost: as
    * an identical copy when `mayHandBack` (a requeue would flag it redelivered, and the next worker
    * would count a delivery abandoned that was not), else by a requeue. A copy returned (its queue
-   * gone) requeues the task and asks the worker to declare its queues again: retrying before that
-   * would loop at broker speed. A result that was returned is counted unroutable.
+   * gone) does the same once the worker declared its queues again: before that, the task would
+   * come back to the same missing queue in a loop. A result that was returned is counted unroutable.
    */
   private publishThenSettle(task: InboundTask, messages: Outgoing[], onSettled: () => void, onDone?: () => void, mayHandBack = true): void {
     this.unconfirmed += 1;
     let awaiting = messages.length;
     let failure: Error | null = null;
     let missingQueue: string | undefined;
-    const finish = () => {
+    const complete = () => {
       this.unconfirmed -= 1;
-      if (missingQueue !== undefined) {
-        this.deps.log.warn('a queue of the worker does not exist (deleted?); the task goes back to the queue and the worker reconnects to declare its queues again', { queue: missingQueue, taskId: task.messageId });
-        this.settle(task, failure, onSettled, false);
-        this.deps.onQueueMissing?.(missingQueue);
-      } else this.settle(task, failure, onSettled, mayHandBack && !task.redelivered);
+      this.settle(task, failure, onSettled, mayHandBack && !task.redelivered);
       onDone?.();
       this.progressed();
+    };
+    const finish = () => {
+      const { log, onQueueMissing } = this.deps;
+      if (missingQueue === undefined || !onQueueMissing) return complete();
+      log.warn('a queue of the worker does not exist (deleted?); declaring its queues again before the task goes back', { queue: missingQueue, taskId: task.messageId });
+      onQueueMissing(missingQueue).then(complete, (error: unknown) => {
+        log.warn('declaring the queues again failed', { error: messageOf(error) });
+        complete();
+      });
     };
     for (let index = 0; index < messages.length; index++) {
       const outgoing = messages[index];

@@ -109,7 +109,7 @@ export class Worker {
 
   private async openSession(model: ChannelModel): Promise<void> {
     const { log, heartbeat } = this.deps;
-    const { queue, queueType, prefetch } = this.settings;
+    const { queue, prefetch } = this.settings;
     const session: Session = { consumers: [], channels: [] };
     // A channel that dies under a live connection would leave the worker idle: reconnect instead.
     const watch = <T extends Channel>(channel: T): T => {
@@ -121,16 +121,7 @@ export class Worker {
       return channel;
     };
 
-    for (const name of [queue, quarantineQueueOf(queue)]) {
-      await this.declareQueue(model, name, { durable: true, arguments: taskQueueArguments(queue, queueType) }, (reason) =>
-        log.warn(`queue ${name} exists with other arguments than the worker's (QUEUE_TYPE asks for ${queueType}); consuming it as it is. To migrate: stop its producers and workers, let it empty, delete it (rabbitmqctl delete_queue ${name}), start the workers again`, { queue: name, broker: reason }),
-      );
-    }
-    await this.declareQueue(model, deadLetterQueueOf(queue), { durable: true }, (reason) => log.warn(`queue ${deadLetterQueueOf(queue)} exists with other arguments; using it as it is`, { broker: reason }));
-    // Someone else's results queue (unbounded, say) is theirs to keep: used as it is.
-    await this.declareQueue(model, this.settings.resultsQueue, { durable: true, arguments: RESULTS_QUEUE_ARGUMENTS }, (reason) =>
-      log.info('the results queue exists with other arguments than the worker would give it (x-max-length); using it as it is', { resultsQueue: this.settings.resultsQueue, broker: reason }),
-    );
+    await this.declareQueues(model);
 
     const taskChannel = watch(await model.createConfirmChannel());
     await taskChannel.prefetch(prefetch);
@@ -144,9 +135,10 @@ export class Worker {
     if (this.stopping) throw new Error('stopping');
 
     const common = { workerId: this.workerId, maxAttempts: this.settings.maxAttempts, resultsQueue: this.settings.resultsQueue, defaults: this.settings.work, queue };
-    // Reconnecting runs this setup again, which declares the queue that was deleted.
-    const reconnect = () => void model.close().catch(() => {});
-    const dependencies = { ...this.deps, cancellations: this.cancellations, unroutable: this.unroutable, onCancelled: reconnect, onQueueMissing: reconnect };
+    // Declared again on the live connection: reconnecting would requeue every task in flight, flagged redelivered.
+    let redeclaring: Promise<void> | undefined;
+    const onQueueMissing = () => (redeclaring ??= this.declareQueues(model).finally(() => (redeclaring = undefined)));
+    const dependencies = { ...this.deps, cancellations: this.cancellations, unroutable: this.unroutable, onCancelled: () => model.close().catch(() => {}), onQueueMissing };
     session.consumers.push(
       new TaskConsumer({ ...common, concurrency: this.settings.concurrency, maxUnconfirmed: prefetch }, { ...dependencies, channel: taskChannelOf(taskChannel) }),
       new TaskConsumer({ ...common, quarantine: true, concurrency: 1, maxUnconfirmed: 1 }, { ...dependencies, channel: taskChannelOf(quarantineChannel) }),
@@ -155,6 +147,22 @@ export class Worker {
     await control.consume(controlQueue, (message: ConsumeMessage | null) => message && this.obey(message, control), { noAck: true });
     for (const consumer of session.consumers) await consumer.start();
     heartbeat.start();
+  }
+
+  /** The task queue, its quarantine and dead-letter queues, and the results queue: as the worker needs them. */
+  private async declareQueues(model: ChannelModel): Promise<void> {
+    const { log } = this.deps;
+    const { queue, queueType } = this.settings;
+    for (const name of [queue, quarantineQueueOf(queue)]) {
+      await this.declareQueue(model, name, { durable: true, arguments: taskQueueArguments(queue, queueType) }, (reason) =>
+        log.warn(`queue ${name} exists with other arguments than the worker's (QUEUE_TYPE asks for ${queueType}); consuming it as it is. To migrate: stop its producers and workers, let it empty, delete it (rabbitmqctl delete_queue ${name}), start the workers again`, { queue: name, broker: reason }),
+      );
+    }
+    await this.declareQueue(model, deadLetterQueueOf(queue), { durable: true }, (reason) => log.warn(`queue ${deadLetterQueueOf(queue)} exists with other arguments; using it as it is`, { broker: reason }));
+    // Someone else's results queue (unbounded, say) is theirs to keep: used as it is.
+    await this.declareQueue(model, this.settings.resultsQueue, { durable: true, arguments: RESULTS_QUEUE_ARGUMENTS }, (reason) =>
+      log.info('the results queue exists with other arguments than the worker would give it (x-max-length); using it as it is', { resultsQueue: this.settings.resultsQueue, broker: reason }),
+    );
   }
 
   private obey(message: ConsumeMessage, control: Channel): void {

@@ -9,7 +9,7 @@ import { deferred, FakeChannel, flush, recordingLogger } from './fake-channel.js
 const silent: Logger = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {}, enabled: () => false };
 
 function setup(
-  options: { concurrency?: number; maxUnconfirmed?: number; defaults?: Partial<WorkPlan>; random?: number; log?: Logger; quarantine?: boolean; cancellations?: RunCancellations; clock?: { now: number }; onQueueMissing?: (queue: string) => void } = {},
+  options: { concurrency?: number; maxUnconfirmed?: number; defaults?: Partial<WorkPlan>; random?: number; log?: Logger; quarantine?: boolean; cancellations?: RunCancellations; clock?: { now: number }; onQueueMissing?: (queue: string) => Promise<void> } = {},
 ) {
   const channel = new FakeChannel();
   const stats = new WorkerStats();
@@ -603,22 +603,41 @@ describe('TaskConsumer', () => {
       ]);
     });
 
-    it('returns a task to the queue when its copy is unroutable and has the worker declare its queues again: no loop, no extra abandonment', async () => {
-      const missing: string[] = [];
-      const { channel, consumer, stats, finishAll } = setup({ onQueueMissing: (queue) => missing.push(queue) });
+    /** The worker's declare, as seen by the channel: recorded, and the queue exists again once it resolves. */
+    const redeclaring = (channel: { calls: string[]; missingQueues: Set<string> }) => async (queue: string) => {
+      channel.calls.push(`declare queues (${queue} missing)`);
+      await Promise.resolve();
+      channel.missingQueues.delete(queue);
+    };
+
+    it('when its dead-letter queue is gone, has the worker declare its queues, then hands the task back as a copy: not counted abandoned', async () => {
+      let declare: (queue: string) => Promise<void> = async () => {};
+      const { channel, consumer, stats, finishAll } = setup({ onQueueMissing: (queue) => declare(queue) });
+      declare = redeclaring(channel);
+      channel.missingQueues.add('task_a.dlq');
+      await consumer.start();
+      channel.deliver({ messageId: 'junk', body: Buffer.from('not json'), headers: { [ATTEMPT_HEADER]: 3 } });
+      await finishAll();
+      expect(channel.calls.slice(1)).toEqual(['copy junk → task_a.dlq', 'result junk dead-lettered → results.run1', 'declare queues (task_a.dlq missing)', 'copy junk → task_a', 'ack junk']);
+      expect(channel.copiesTo('task_a')[0].properties.headers).toEqual({ [ATTEMPT_HEADER]: 3 });
+      expect([stats.deadLettered, stats.abandoned]).toEqual([0, 0]);
+    });
+
+    it('when its quarantine queue is gone, requeues a redelivered task only after the queues are declared again: no loop, no extra abandonment', async () => {
+      let declare: (queue: string) => Promise<void> = async () => {};
+      const { channel, consumer, stats, finishAll } = setup({ onQueueMissing: (queue) => declare(queue) });
+      declare = redeclaring(channel);
       channel.missingQueues.add('task_a.quarantine');
       await consumer.start();
       channel.deliver({ messageId: 't1', redelivered: true, headers: { [ABANDONED_HEADER]: 1 } });
       await finishAll();
-      expect(channel.calls.slice(1)).toEqual(['copy t1 → task_a.quarantine', 'nack t1 requeue=true']);
-      expect(missing).toEqual(['task_a.quarantine']);
-      // The worker reconnected and declared the queue; the broker redelivers the requeued task.
-      channel.missingQueues.delete('task_a.quarantine');
+      expect(channel.calls.slice(1)).toEqual(['copy t1 → task_a.quarantine', 'declare queues (task_a.quarantine missing)', 'nack t1 requeue=true']);
+      // The broker redelivers the requeued task: quarantined now, with the same count.
       channel.deliver({ messageId: 't1', redelivered: true, headers: { [ABANDONED_HEADER]: 1 } });
       await finishAll();
-      expect(channel.calls.slice(3)).toEqual(['copy t1 → task_a.quarantine', 'ack t1']);
+      expect(channel.calls.slice(4)).toEqual(['copy t1 → task_a.quarantine', 'ack t1']);
       expect(channel.copiesTo('task_a.quarantine').map((copy) => copy.properties.headers)).toEqual([{ [ABANDONED_HEADER]: 2 }, { [ABANDONED_HEADER]: 2 }]);
-      expect([stats.quarantined, missing.length]).toEqual([1, 1]);
+      expect(stats.quarantined).toBe(1);
     });
   });
 });
