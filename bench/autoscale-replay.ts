@@ -122,14 +122,20 @@ await channel.consume(results, (message) => {
 });
 
 let output = '';
+/** The autoscaler's stderr: its "scaled 1 → 5 in 0.7s" lines time each scale. */
+let notices = '';
 let autoscaler: ReturnType<typeof spawn> | undefined;
 let startedAt = 0;
 try {
   removeAll();
   qscale('up', '-q');
   while ((await channel.checkQueue(queue)).consumerCount < 1) await sleep(100);
-  autoscaler = spawn('node', [cli, 'autoscale', '--interval', '2s', '--json'], { cwd: dir, stdio: ['ignore', 'pipe', 'inherit'] });
+  autoscaler = spawn('node', [cli, 'autoscale', '--interval', '2s', '--json'], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
   autoscaler.stdout!.on('data', (chunk) => (output += chunk));
+  autoscaler.stderr!.on('data', (chunk) => {
+    process.stderr.write(chunk);
+    notices += chunk;
+  });
   while (!output.includes('\n')) await sleep(100);
 
   // Publish: each 100 ms, the tasks due by then at the trace's rate.
@@ -189,13 +195,18 @@ for (const entry of latencies.values()) {
 const serviceRates = decisions.flatMap((line) => (line.inputs.serviceRate ? [line.inputs.serviceRate] : []));
 const serviceRate = serviceRates.length ? [...serviceRates].sort((a, b) => a - b)[Math.floor(serviceRates.length / 2)] : 1000 / TASK_MS;
 
-// The simulator on the same trace, with the service rate the autoscaler measured.
-const simulation = simulate({ policy: policyOf(limits), trace, serviceRatePerWorker: serviceRate, startupDelayMs: 2_000, intervalMs: 2_000, initialReplicas: 1, latencyTargetMs: LATENCY_TARGET_S * 1000 });
+// The start-up delay: the median time the real scale-ups took (containers created and started;
+// the worker's connection to the broker comes on top, a few hundred ms), 2 s if none was seen.
+const upTimesS = [...notices.matchAll(/scaled (\d+) → (\d+) in ([\d.]+)s/g)].filter((match) => Number(match[2]) > Number(match[1])).map((match) => Number(match[3]));
+const startupDelayS = upTimesS.length ? [...upTimesS].sort((a, b) => a - b)[Math.floor(upTimesS.length / 2)] : 2;
+
+// The simulator on the same trace, with the service rate and start-up delay the real run showed, and the autoscaler's 2 s interval.
+const simulation = simulate({ policy: policyOf(limits), trace, serviceRatePerWorker: serviceRate, startupDelayMs: startupDelayS * 1000, intervalMs: 2_000, initialReplicas: 1, latencyTargetMs: LATENCY_TARGET_S * 1000 });
 const sim = simulation.totals;
 
 const within = (simulated: number, real: number) => (real === 0 ? (simulated === 0 ? 'equal' : 'real 0') : `${((simulated / real - 1) * 100).toFixed(0)} %`);
 console.log(`autoscale replay: ${endS} s trace (levels 5, 27, 12 with a 40 s spike to 50, 35, 10 tasks/s), ${TASK_MS} ms tasks, ${limits.minReplicas}..${limits.maxReplicas} replicas, built-in rate mode`);
-console.log(`service rate the autoscaler measured: ${serviceRate.toFixed(2)} tasks/s per worker (median of its decisions); tasks sent ${latencies.size}, unfinished ${unfinished}`);
+console.log(`service rate the autoscaler measured: ${serviceRate.toFixed(2)} tasks/s per worker (median of its decisions); start-up ${startupDelayS} s (median scale-up); tasks sent ${latencies.size}, unfinished ${unfinished}`);
 console.log(['figure'.padEnd(28), 'real'.padStart(8), 'simulated'.padStart(10), 'sim vs real'.padStart(12)].join(''));
 for (const [name, real, simulated] of [
   ['scale events', events.length, sim.scaleUps + sim.scaleDowns],
