@@ -30,7 +30,7 @@ export function loadTestCommand(runtime: Runtime): Command {
     .option('--payload-size <bytes>', 'padding per task (default: load_test.payload_size)')
     .option('--task-ms <ms>', 'work per task: 100, or 50-200 for uniform between (default: load_test.task_ms)')
     .option('--fail-rate <p>', 'probability 0..1 that an attempt fails (default: load_test.fail_rate)')
-    .option('--crash-rate <p>', 'probability 0..1 that a task kills its worker (default: 0)')
+    .option('--crash-rate <p>', 'fraction 0..1 of tasks that kill every worker that starts them, until dead-lettered as "worker crashed" (default: 0)')
     .option('--timeout <d>', 'how long to wait for results after publishing (default: load_test.timeout, else 30s + (tasks + messages already queued) × task time)')
     .option('--broker-timeout <d>', 'give up (exit 1) when the broker stays unreachable this long (default: 60s)')
     .option('--settle <d>', 'after every task is accounted for, keep listening this long for late duplicates (default: 0.5s + 2 × task time, at most 5s)')

@@ -71,6 +71,8 @@ export interface LoadTestDependencies {
   signal?: AbortSignal;
   /** Minimum time between two progress events. */
   progressIntervalMs?: number;
+  /** Picks the crash tasks (`crashRate`); Math.random unless a test fixes it. */
+  random?: () => number;
 }
 
 export const DEFAULT_MAX_UNCONFIRMED = 1000;
@@ -157,6 +159,7 @@ type StopReason = 'timed-out' | 'interrupted' | 'broker-gone';
  * task queues beyond declaring them (and purging them when asked).
  */
 export async function runLoadTest(deps: LoadTestDependencies, plan: LoadTestPlan): Promise<LoadTestResult> {
+  const random = deps.random ?? Math.random;
   const { broker, clock, signal } = deps;
   const emit = deps.onEvent ?? (() => {});
   const progressIntervalMs = deps.progressIntervalMs ?? 200;
@@ -374,7 +377,10 @@ export async function runLoadTest(deps: LoadTestDependencies, plan: LoadTestPlan
         const sentAt = clock.now();
         const task: TaskMessage = { id, run: plan.runId, sentAt, workMs: plan.workMs, deadline };
         if (plan.failRate > 0) task.failRate = plan.failRate;
-        if (plan.crashRate > 0) task.crashRate = plan.crashRate;
+        // A crash task is a poison message: it kills every worker that starts it, on every delivery,
+        // until the workers dead-letter it ("worker crashed"). A per-attempt chance would let its
+        // redelivery succeed and never show the bound on deliveries.
+        if (plan.crashRate > 0 && random() < plan.crashRate) task.crashRate = 1;
         if (payload) task.payload = payload;
         ledger.recordSent(queue, id, sentAt);
         unconfirmed.set(id, { queue, task, attempts: 0 });

@@ -107,6 +107,14 @@ describe('the load tester survives the broker', () => {
     expect(result.settings.crashRate).toBe(0.1);
   });
 
+  it('--crash-rate picks whole tasks as crash tasks (crashRate 1 on every delivery), the others none', async () => {
+    const { deps, broker } = setup();
+    const draws = [0.5, 0.01, 0.9, 0.02, 0.7];
+    const result = await runLoadTest({ ...deps, random: () => draws.shift() ?? 1 }, plan({ tasksPerQueue: 5, crashRate: 0.05 }));
+    expect(broker.published.map((message) => message.task.crashRate)).toEqual([undefined, 1, undefined, 1, undefined]);
+    expect(result.settings.crashRate).toBe(0.05);
+  });
+
   it('marks duplicates final only when the task queues hold nothing at the end', async () => {
     const finalRun = await runLoadTest(setup().deps, plan({ tasksPerQueue: 3 }));
     expect(finalRun.duplicatesStatus).toBe('final');
