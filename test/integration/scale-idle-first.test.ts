@@ -1,6 +1,7 @@
 import amqp from 'amqplib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { taskQueueArguments, type TaskMessage } from '../../templates/worker/src/protocol.js';
+import { RabbitWorkerStateProbe } from '../../src/adapters/rabbitmq/worker-state-probe.js';
 import { writeProject } from '../support/fixtures.js';
 import { expectConsumers, qscale, removeProjectContainers, uniqueName, workerComposeService } from './support/real-cli.js';
 
@@ -55,4 +56,15 @@ describe('workers report their state', () => {
       await connection.close();
     }
   }, 60_000);
+});
+
+describe('RabbitWorkerStateProbe on the real broker', () => {
+  it('stops waiting when nobody answers at all, instead of waiting out its whole wait', async () => {
+    const probe = new RabbitWorkerStateProbe('amqp://guest:guest@127.0.0.1:5672', { waitMs: 60_000, firstAnswerMs: 100 });
+    const snapshot = await Promise.race([
+      probe.probe(['ffffffffffff0000000000000000000000000000000000000000000000000000']),
+      new Promise<'waited'>((resolve) => setTimeout(() => resolve('waited'), 20_000).unref()),
+    ]);
+    expect(snapshot).toEqual({ states: new Map() });
+  });
 });

@@ -7,10 +7,15 @@ import { maskUrlPasswords } from '../../core/secrets.js';
 export interface WorkerStateProbeOptions {
   /** How long to wait for answers when not every container answered. */
   waitMs: number;
+  /**
+   * With no answer at all by then, nobody is going to answer (the containers are no qscale
+   * workers, or not connected): stop waiting. A worker answers in a few ms, ~50 ms under load.
+   */
+  firstAnswerMs: number;
   connectTimeoutMs: number;
 }
 
-const DEFAULT_OPTIONS: WorkerStateProbeOptions = { waitMs: 300, connectTimeoutMs: 2000 };
+const DEFAULT_OPTIONS: WorkerStateProbeOptions = { waitMs: 300, firstAnswerMs: 100, connectTimeoutMs: 2000 };
 
 /** A short container id (12 hex) is a prefix of the full one; anything shorter could match by chance. */
 const MIN_WORKER_ID_LENGTH = 12;
@@ -70,8 +75,10 @@ export class RabbitWorkerStateProbe implements WorkerStateProbe {
       let timer: NodeJS.Timeout | undefined;
       const onAbort = () => answeredAll();
       signal?.addEventListener('abort', onAbort, { once: true });
+      const silence = setTimeout(() => states.size === 0 && answeredAll(), this.options.firstAnswerMs);
       await Promise.race([allAnswered, new Promise<void>((resolve) => (timer = setTimeout(resolve, this.options.waitMs)))]);
       clearTimeout(timer);
+      clearTimeout(silence);
       signal?.removeEventListener('abort', onAbort);
       return { states: new Map(states) };
     } catch (error) {
