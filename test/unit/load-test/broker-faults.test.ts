@@ -184,6 +184,14 @@ describe('a run that ends early', () => {
 });
 
 describe('a run that starts on a busy queue', () => {
+  it('takes no lagging unacked figure for a backlog: only messages ready in the queue wait ahead of the run', async () => {
+    const { deps, messages } = setup({ staleUnacked: { task_a: 20 } });
+    const result = await runLoadTest(deps, plan({ tasksPerQueue: 5 }));
+    expect(messages().filter((message) => message.includes('already holds'))).toEqual([]);
+    expect(result.backlog).toEqual([]);
+    expect(result.overall).toMatchObject({ completed: 5, lost: 0, pending: 0 });
+  });
+
   it('warns about the backlog, records it, and lets the default timeout count it', async () => {
     const { deps, messages } = setup({ backlog: { task_a: 1938 } });
     const result = await runLoadTest(deps, plan({ tasksPerQueue: 5, timeoutMs: undefined, workMs: 20 }));

@@ -98,6 +98,8 @@ export interface FakeTaskBrokerOptions {
   lostInCut?: (n: number) => boolean;
   /** Whether the queue counts include unacked (a management URL is configured). Default: true. */
   unackedKnown?: boolean;
+  /** Unacked counts the management API still reports per queue (its figures lag by seconds). */
+  staleUnacked?: Record<string, number>;
 }
 
 interface QueuedTask {
@@ -302,7 +304,7 @@ export class FakeTaskBroker implements TaskBroker {
     if (this.down) throw new Error('connection closed');
     if (queue.endsWith('.quarantine')) return undefined;
     const info: QueueInfo = { ready: this.holding(queue), consumers: this.options.consumers?.(queue) ?? 1 };
-    if (this.options.unackedKnown !== false) info.unacked = 0;
+    if (this.options.unackedKnown !== false) info.unacked = this.options.staleUnacked?.[queue] ?? 0;
     return info;
   }
 
