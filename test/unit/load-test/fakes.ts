@@ -1,5 +1,6 @@
 import type { ControlMessage, TaskMessage, TaskResult } from '../../../templates/worker/src/protocol.js';
 import type { Clock } from '../../../src/core/clock.js';
+import type { LoadTestPlan } from '../../../src/core/load-test/run-load-test.js';
 import type { BrokerConnectionEvent, OnConfirm, QueueInfo, ResultDelivery, TaskBroker } from '../../../src/core/ports/task-broker.js';
 
 interface Timer {
@@ -333,4 +334,26 @@ export class FakeTaskBroker implements TaskBroker {
   async close() {
     this.calls.push('close');
   }
+}
+
+/** A load-test plan with plain defaults (one queue, no thresholds); a test overrides what it is about. */
+export function loadTestPlan(overrides: Partial<LoadTestPlan> = {}): LoadTestPlan {
+  return {
+    runId: 'r1',
+    queues: ['task_a'],
+    tasksPerQueue: 20,
+    payloadSize: 0,
+    workMs: 10,
+    failRate: 0,
+    crashRate: 0,
+    timeoutMs: 60_000,
+    settleMs: 100,
+    brokerTimeoutMs: 60_000,
+    purge: false,
+    requireConsumers: false,
+    maxUnconfirmed: 1000,
+    resultsQueue: 'qscale.results.r1',
+    thresholds: [],
+    ...overrides,
+  };
 }

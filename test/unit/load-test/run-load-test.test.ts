@@ -1,28 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { QscaleError } from '../../../src/core/errors.js';
 import { runLoadTest, scheduledOffsetMs, type LoadTestEvent, type LoadTestPlan } from '../../../src/core/load-test/run-load-test.js';
-import { FakeClock, FakeTaskBroker, type FakeTaskBrokerOptions } from './fakes.js';
+import { FakeClock, FakeTaskBroker, loadTestPlan, type FakeTaskBrokerOptions } from './fakes.js';
 
-function plan(overrides: Partial<LoadTestPlan> = {}): LoadTestPlan {
-  return {
-    runId: 'r1',
-    queues: ['task_a', 'task_b'],
-    tasksPerQueue: 5,
-    payloadSize: 0,
-    workMs: 10,
-    failRate: 0,
-    crashRate: 0,
-    timeoutMs: 10_000,
-    settleMs: 100,
-    brokerTimeoutMs: 60_000,
-    purge: false,
-    requireConsumers: false,
-    maxUnconfirmed: 1000,
-    resultsQueue: 'qscale.results.r1',
-    thresholds: [],
-    ...overrides,
-  };
-}
+const plan = (overrides: Partial<LoadTestPlan> = {}) => loadTestPlan({ queues: ['task_a', 'task_b'], tasksPerQueue: 5, timeoutMs: 10_000, ...overrides });
 
 function setup(options: Partial<FakeTaskBrokerOptions> = {}) {
   const clock = new FakeClock();
