@@ -1,3 +1,5 @@
+import type { QueueSample } from './decide.js';
+
 /**
  * What the autoscaler has learnt about a queue's flow from successive samples: the arrival rate
  * (smoothed twice: slowly, to ride out noise, and quickly, to follow real changes) and one
@@ -37,15 +39,6 @@ export interface RateEstimate {
   waitingSince?: number;
 }
 
-/** What one poll saw of the queue: counts, and rates where the management API gives them. */
-export interface FlowSample {
-  ready: number;
-  unacked?: number;
-  consumers: number;
-  publishRate?: number;
-  ackRate?: number;
-  at: number;
-}
 
 export const RATE_TIME_CONSTANTS = {
   /** Long enough that ±30 % noise per second moves the estimate by about 1 %. */
@@ -75,7 +68,7 @@ export const RATE_CHANGE = 0.25;
  *   would underestimate the service rate, ask for more workers, and feed on itself. Without an
  *   ack rate nothing is learnt.
  */
-export function updateRates(previous: RateEstimate | undefined, sample: FlowSample, knownServiceRate?: number): RateEstimate {
+export function updateRates(previous: RateEstimate | undefined, sample: QueueSample, knownServiceRate?: number): RateEstimate {
   const backlog = sample.ready + (sample.unacked ?? 0);
   const waitingSince = sample.ready > 0 ? (previous?.waitingSince ?? sample.at) : undefined;
   const base: RateEstimate = { ...previous, at: sample.at, backlog, ready: sample.ready, consumers: sample.consumers, waitingSince };
@@ -168,7 +161,7 @@ function seedArrival(estimate: RateEstimate, arrival: number): RateEstimate {
 }
 
 /** Acks/s and the busy consumers that made them, when this sample tells both. */
-function serviceSample(sample: FlowSample, consumers: number, readyAtStartPerS: number | undefined): { acks: number; busy: number } | undefined {
+function serviceSample(sample: QueueSample, consumers: number, readyAtStartPerS: number | undefined): { acks: number; busy: number } | undefined {
   if (sample.ackRate === undefined || !(sample.ackRate > 0) || consumers <= 0) return undefined;
   if (readyAtStartPerS !== undefined && sample.ready > 0 && readyAtStartPerS > sample.ackRate) return { acks: sample.ackRate, busy: consumers };
   if (sample.ready > 0 || sample.unacked === undefined) return undefined;

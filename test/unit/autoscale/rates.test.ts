@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { CHANGE_CONFIRM_MS, serviceRateOf, updateRates, type FlowSample, type RateEstimate } from '../../../src/core/autoscale/rates.js';
+import type { QueueSample } from '../../../src/core/autoscale/decide.js';
+import { CHANGE_CONFIRM_MS, serviceRateOf, updateRates, type RateEstimate } from '../../../src/core/autoscale/rates.js';
 
 const START = 1_700_000_000_000;
 
@@ -12,7 +13,7 @@ class FakeClock {
 }
 
 /** Feeds samples taken every `stepMs` on the clock; returns the estimate after each. */
-function feed(clock: FakeClock, samples: Array<Omit<FlowSample, 'at'>>, stepMs = 2_000, knownServiceRate?: number, start?: RateEstimate): RateEstimate[] {
+function feed(clock: FakeClock, samples: Array<Omit<QueueSample, 'at'>>, stepMs = 2_000, knownServiceRate?: number, start?: RateEstimate): RateEstimate[] {
   let estimate = start;
   const estimates: RateEstimate[] = [];
   for (const sample of samples) {
